@@ -1,0 +1,1 @@
+"""The embedded SQS engine: SQLite storage with Amazon SQS semantics."""
