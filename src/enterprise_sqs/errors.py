@@ -172,7 +172,9 @@ class QueueDoesNotExist(SenderError):
 class QueueAlreadyExists(SenderError):
     code = "QueueAlreadyExists"
     type_name = "QueueNameExists"
-    default_message = "A queue already exists with the same name and a different value for attribute."
+    default_message = (
+        "A queue already exists with the same name and a different value for attribute."
+    )
 
 
 class QueueDeletedRecently(SenderError):
@@ -199,7 +201,9 @@ class InvalidParameterValue(SenderError):
 class MessageTooLong(InvalidParameterValue):
     """The body plus message attributes exceed the queue's ``MaximumMessageSize``."""
 
-    default_message = "One or more parameters are invalid. Reason: Message must be shorter than 1048576 bytes."
+    default_message = (
+        "One or more parameters are invalid. Reason: Message must be shorter than 1048576 bytes."
+    )
 
 
 class MissingParameter(SenderError):
@@ -430,9 +434,10 @@ def _register(cls: type[SQSError]) -> None:
         _register(sub)
 
 
-for _cls in (SenderError, ThrottlingError, ServiceUnavailable, TransportError):
-    for _sub in _cls.__subclasses__():
-        _register(_sub)
+for _cls in (ThrottlingError, ServiceUnavailable, TransportError):
+    _register(_cls)
+for _sub in SenderError.__subclasses__():
+    _register(_sub)
 # A message that is too long is reported by SQS as InvalidParameterValue; only we raise the subclass.
 _ALIASES["InvalidParameterValue"] = InvalidParameterValue
 
@@ -453,6 +458,8 @@ def error_class_for_code(code: str, *, http_status: int | None = None) -> type[S
     return SenderError
 
 
-def error_for_code(code: str, message: str | None = None, *, http_status: int | None = None) -> SQSError:
+def error_for_code(
+    code: str, message: str | None = None, *, http_status: int | None = None
+) -> SQSError:
     """Build the exception for an AWS error code, keeping the code the service actually sent."""
     return error_class_for_code(code, http_status=http_status)(message, code=code)

@@ -38,7 +38,7 @@ def moto_server() -> Iterator[str]:
             if proc.poll() is not None:
                 raise RuntimeError(f"moto server exited with code {proc.returncode}")
             try:
-                with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):  # noqa: S310
+                with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
                     break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if time.monotonic() > deadline:
@@ -56,6 +56,6 @@ def moto_server() -> Iterator[str]:
 
 def reset_moto(url: str) -> None:
     """Forget every queue moto holds, so each test starts from an empty server."""
-    request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")  # noqa: S310
-    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+    request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=10):
         pass
