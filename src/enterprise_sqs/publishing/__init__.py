@@ -1,0 +1,1 @@
+"""Publishing: turning objects into SQS messages, efficiently and without losing any."""

@@ -1,0 +1,62 @@
+"""Message attributes from plain Python values, and message size as SQS counts it."""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Mapping
+
+from enterprise_sqs.errors import InvalidParameterValue
+from enterprise_sqs.models import MessageAttributeValue
+
+__all__ = ["AttributeInput", "message_size", "to_message_attributes"]
+
+AttributeInput = str | int | float | decimal.Decimal | bytes | bool | MessageAttributeValue
+
+
+def _convert(name: str, value: object) -> MessageAttributeValue:
+    if isinstance(value, MessageAttributeValue):
+        return value
+    if isinstance(value, bool):  # before int: bool is an int, but "true" reads better than "1"
+        return MessageAttributeValue.string("true" if value else "false")
+    if isinstance(value, str):
+        return MessageAttributeValue.string(value)
+    if isinstance(value, int | decimal.Decimal):
+        return MessageAttributeValue.number(str(value))
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InvalidParameterValue(
+                f"message attribute {name!r} is {value!r}: SQS numbers must be finite"
+            )
+        return MessageAttributeValue.number(repr(value))
+    if isinstance(value, bytes | bytearray):
+        return MessageAttributeValue.binary(bytes(value))
+    raise InvalidParameterValue(
+        f"message attribute {name!r} has a {type(value).__name__}; use str, int, float, "
+        "Decimal, bool, bytes or a MessageAttributeValue"
+    )
+
+
+def to_message_attributes(
+    values: Mapping[str, object] | None,
+) -> dict[str, MessageAttributeValue]:
+    """Map plain values to SQS types: str → String, int/float/Decimal → Number, bytes → Binary.
+
+    Raises:
+        InvalidParameterValue: a value of a type SQS cannot carry.
+    """
+    if not values:
+        return {}
+    return {str(name): _convert(str(name), value) for name, value in values.items()}
+
+
+def message_size(body: str, attributes: Mapping[str, MessageAttributeValue]) -> int:
+    """Bytes SQS counts against ``MaximumMessageSize``: the UTF-8 body plus, per message
+    attribute, its name, data type and value."""
+    size = len(body.encode("utf-8"))
+    for name, value in attributes.items():
+        size += len(name.encode("utf-8")) + len(value.data_type.encode("utf-8"))
+        if value.binary_value is not None:
+            size += len(value.binary_value)
+        else:
+            size += len((value.string_value or "").encode("utf-8"))
+    return size

@@ -1,0 +1,365 @@
+"""The publisher: ``await publisher.publish(obj)`` → a :class:`PublishResult` for that message.
+
+Per message: serialize the body, map attributes, apply FIFO rules and the deduplication strategy,
+check the size as SQS counts it (an oversize message fails here, before any network call), skip a
+repeat inside the client-side deduplication window, then hand the message to the auto-batcher.
+The backend given is normally the resilient client, so retryable failures are retried and an
+open circuit breaker shows up as a result whose ``error`` is a ``CircuitOpenError``.
+
+Results never claim success for a message SQS did not accept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from enterprise_sqs.backends.base import Backend
+from enterprise_sqs.clock import Clock
+from enterprise_sqs.codecs.serialization import JSONSerializer, Serializer, encode_body
+from enterprise_sqs.errors import (
+    ClientClosedError,
+    ConfigurationError,
+    EnterpriseSQSError,
+    InvalidParameterValue,
+    MessageTooLong,
+    MissingParameter,
+)
+from enterprise_sqs.models import MessageAttributeValue, SendSuccess
+from enterprise_sqs.publishing.attributes import message_size, to_message_attributes
+from enterprise_sqs.publishing.batcher import Outgoing, SendBatcher
+from enterprise_sqs.publishing.dedup import (
+    DeduplicationStrategy,
+    DeduplicationWindow,
+    content_deduplication_id,
+)
+from enterprise_sqs.queues import QueueInfo, QueueResolver
+
+__all__ = ["PublishResult", "Publisher"]
+
+logger = logging.getLogger(__name__)
+
+_MAX_DELAY_SECONDS = 900
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PublishResult:
+    """What happened to one published message.
+
+    ``success`` is True only when SQS accepted the message, or when the client-side
+    deduplication window recognised a repeat (``duplicate=True``; ``message_id`` is then the
+    first message's id, or None if that one is still in flight). ``error`` is the typed
+    exception when it failed.
+    """
+
+    success: bool
+    queue_url: str | None = None
+    message_id: str | None = None
+    sequence_number: str | None = None
+    duplicate: bool = False
+    error: EnterpriseSQSError | None = None
+
+    def raise_for_error(self) -> None:
+        """Raise ``error`` if the publish failed; do nothing otherwise."""
+        if self.error is not None:
+            raise self.error
+
+
+def _fail(error: EnterpriseSQSError, queue_url: str | None = None) -> PublishResult:
+    return PublishResult(success=False, queue_url=queue_url, error=error)
+
+
+def _check_delay(delay: int | None, where: str) -> None:
+    if delay is None:
+        return
+    if (
+        isinstance(delay, bool)
+        or not isinstance(delay, int)
+        or not 0 <= delay <= _MAX_DELAY_SECONDS
+    ):
+        raise ConfigurationError(f"{where} must be an int from 0 to 900 seconds, got {delay!r}")
+
+
+class Publisher:
+    """Publishes to one queue, batching concurrent publishes. Create with
+    ``EnterpriseSQS.create_publisher`` (or directly, over any Backend).
+
+    Args:
+        backend: where to send (normally the resilient client).
+        queue: a queue name or URL.
+        message_group_id: default group for FIFO queues (``group_id=`` per message wins).
+        enable_deduplication: keep a client-side window that reports repeats as
+            ``duplicate=True`` without sending them.
+        deduplication_strategy: ``"content"`` (SHA-256 of the body), ``"id"`` (the
+            ``deduplication_id`` each publish gives) or a callable ``obj -> str``.
+        deduplication_window: seconds a key is remembered (SQS FIFO uses 5 minutes).
+        delay_seconds: default per-message delay (standard queues only).
+        attributes: message attributes added to every message.
+        serializer: object → body (default compact JSON).
+        linger: seconds a message may wait for others to fill a batch.
+        max_in_flight_batches: batches sent concurrently.
+        create_queue: create the queue if it does not exist (FIFO for a ``.fifo`` name).
+        resolver: shares name → URL resolution between publishers of one client.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        queue: str,
+        *,
+        message_group_id: str | None = None,
+        enable_deduplication: bool = False,
+        deduplication_strategy: DeduplicationStrategy = "content",
+        deduplication_window: float = 300.0,
+        delay_seconds: int | None = None,
+        attributes: Mapping[str, object] | None = None,
+        serializer: Serializer | None = None,
+        linger: float = 0.005,
+        max_in_flight_batches: int = 8,
+        create_queue: bool = False,
+        resolver: QueueResolver | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if not isinstance(queue, str) or not queue.strip():
+            raise ConfigurationError(f"queue must be a non-empty queue name or URL, got {queue!r}")
+        if message_group_id is not None and (
+            not isinstance(message_group_id, str) or not 1 <= len(message_group_id) <= 128
+        ):
+            raise ConfigurationError(
+                "message_group_id must be a string of 1 to 128 characters, "
+                f"got {message_group_id!r}"
+            )
+        if deduplication_strategy not in ("content", "id") and not callable(deduplication_strategy):
+            raise ConfigurationError(
+                "deduplication_strategy must be 'content', 'id' or a callable(obj) -> str, "
+                f"got {deduplication_strategy!r}"
+            )
+        _check_delay(delay_seconds, "delay_seconds")
+        if not isinstance(linger, int | float) or not 0 <= linger <= 1:
+            raise ConfigurationError(f"linger must be between 0 and 1 second, got {linger!r}")
+        if not isinstance(max_in_flight_batches, int) or not 1 <= max_in_flight_batches <= 1000:
+            raise ConfigurationError(
+                "max_in_flight_batches must be an int from 1 to 1000, "
+                f"got {max_in_flight_batches!r}"
+            )
+        if serializer is not None and not isinstance(serializer, Serializer):
+            raise ConfigurationError(
+                f"serializer must have dumps(obj) -> str and loads(str), got {serializer!r}"
+            )
+        self._backend = backend
+        self._queue = queue
+        self._group_id = message_group_id
+        self._strategy = deduplication_strategy
+        self._window = (
+            DeduplicationWindow(window=deduplication_window, clock=clock)
+            if enable_deduplication
+            else None
+        )
+        self._delay = delay_seconds
+        self._attributes = to_message_attributes(attributes)
+        self._serializer: Serializer = serializer or JSONSerializer()
+        self._linger = float(linger)
+        self._max_in_flight = max_in_flight_batches
+        self._create_queue = create_queue
+        self._resolver = resolver or QueueResolver(backend)
+        self._info: QueueInfo | None = None
+        self._batcher: SendBatcher | None = None
+        self._setup_lock = asyncio.Lock()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"Publisher(queue={self._queue!r}, closed={self._closed})"
+
+    @property
+    def queue(self) -> str:
+        return self._queue
+
+    @property
+    def pending(self) -> int:
+        """Messages accepted by ``publish`` and not yet answered."""
+        return self._batcher.pending if self._batcher is not None else 0
+
+    async def _setup(self) -> tuple[QueueInfo, SendBatcher]:
+        if self._info is not None and self._batcher is not None:
+            return self._info, self._batcher
+        async with self._setup_lock:
+            if self._info is None or self._batcher is None:
+                info = await self._resolver.resolve(self._queue, create_missing=self._create_queue)
+                if info.fifo and self._delay:
+                    raise ConfigurationError(
+                        f"{info.name} is a FIFO queue: it takes no per-message delay_seconds "
+                        "(set DelaySeconds on the queue instead)"
+                    )
+                self._batcher = SendBatcher(
+                    self._backend,
+                    info.url,
+                    fifo=info.fifo,
+                    linger=self._linger,
+                    max_in_flight=self._max_in_flight,
+                )
+                self._info = info
+            return self._info, self._batcher
+
+    async def publish(
+        self,
+        obj: Any,
+        *,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        delay_seconds: int | None = None,
+        attributes: Mapping[str, object] | None = None,
+        trace_header: str | None = None,
+    ) -> PublishResult:
+        """Publish one message and return what happened to it.
+
+        Failures come back as ``PublishResult(success=False, error=...)``; only using a closed
+        publisher raises (:class:`ClientClosedError`).
+        """
+        if self._closed:
+            raise ClientClosedError(f"{self!r} is closed; create a new publisher")
+        try:
+            info, batcher = await self._setup()
+        except EnterpriseSQSError as exc:
+            return _fail(exc)
+        try:
+            outgoing, key = self._prepare(
+                info, obj, group_id, deduplication_id, delay_seconds, attributes, trace_header
+            )
+        except EnterpriseSQSError as exc:
+            return _fail(exc, info.url)
+        if key is not None and self._window is not None:
+            fresh, first_id = self._window.reserve(key)
+            if not fresh:
+                return PublishResult(
+                    success=True, queue_url=info.url, message_id=first_id, duplicate=True
+                )
+        outcome = await batcher.submit(outgoing)
+        if isinstance(outcome, SendSuccess):
+            if key is not None and self._window is not None:
+                self._window.confirm(key, outcome.message_id)
+            return PublishResult(
+                success=True,
+                queue_url=info.url,
+                message_id=outcome.message_id,
+                sequence_number=outcome.sequence_number,
+            )
+        if key is not None and self._window is not None:
+            self._window.release(key)
+        logger.warning(
+            "publish failed",
+            extra={"queue": info.name, "error_code": getattr(outcome, "actual_code", None)},
+        )
+        return _fail(outcome, info.url)
+
+    async def publish_many(self, objs: Iterable[Any], **options: Any) -> list[PublishResult]:
+        """Publish several messages concurrently (so they share batches); results in order."""
+        return list(await asyncio.gather(*(self.publish(obj, **options) for obj in objs)))
+
+    def _prepare(
+        self,
+        info: QueueInfo,
+        obj: Any,
+        group_id: str | None,
+        deduplication_id: str | None,
+        delay_seconds: int | None,
+        attributes: Mapping[str, object] | None,
+        trace_header: str | None,
+    ) -> tuple[Outgoing, str | None]:
+        body = encode_body(obj, self._serializer)
+        message_attributes = {**self._attributes, **to_message_attributes(attributes)}
+        system_attributes = (
+            {"AWSTraceHeader": MessageAttributeValue.string(trace_header)} if trace_header else {}
+        )
+        delay = delay_seconds if delay_seconds is not None else self._delay
+        group = group_id if group_id is not None else self._group_id
+        if delay_seconds is not None:
+            _check_delay(delay_seconds, "delay_seconds")
+        if info.fifo:
+            if group is None:
+                raise MissingParameter(
+                    f"{info.name} is a FIFO queue: every message needs a message group id "
+                    "(pass message_group_id= to create_publisher or group_id= to publish)"
+                )
+            if delay:
+                raise InvalidParameterValue(
+                    f"{info.name} is a FIFO queue: per-message delay_seconds is not allowed"
+                )
+        key = self._deduplication_key(info, obj, body, deduplication_id)
+        size = message_size(body, message_attributes)
+        if size > info.maximum_message_size:
+            over = size - info.maximum_message_size
+            raise MessageTooLong(
+                f"message is {size} bytes (body plus attributes), {over} bytes over the "
+                f"limit of {info.maximum_message_size} bytes of queue {info.name}"
+            )
+        sent_dedup_id: str | None = None
+        if info.fifo and key is not None:
+            by_content = deduplication_id is None and self._strategy == "content"
+            if not (by_content and info.content_based_deduplication):
+                sent_dedup_id = key
+        outgoing = Outgoing(
+            body=body,
+            size=size,
+            message_attributes=message_attributes,
+            system_attributes=system_attributes,
+            group_id=group,
+            deduplication_id=sent_dedup_id,
+            delay_seconds=None if info.fifo else delay,
+        )
+        return outgoing, key
+
+    def _deduplication_key(
+        self, info: QueueInfo, obj: Any, body: str, explicit: str | None
+    ) -> str | None:
+        """The deduplication id for this message, or None when nothing needs one."""
+        if explicit is not None:
+            if not isinstance(explicit, str) or not 1 <= len(explicit) <= 128:
+                raise InvalidParameterValue(
+                    f"deduplication_id must be a string of 1 to 128 characters, got {explicit!r}"
+                )
+            return explicit
+        if self._window is None and not info.fifo:
+            return None
+        strategy = self._strategy
+        if strategy == "content":
+            return content_deduplication_id(body)
+        if strategy == "id":
+            if self._window is None and info.content_based_deduplication:
+                return None  # the FIFO queue deduplicates by content itself
+            raise MissingParameter(
+                "deduplication_strategy='id' needs deduplication_id= on every publish"
+            )
+        try:
+            key = strategy(obj)
+        except Exception as exc:
+            _raise_strategy_error(exc)
+        if not isinstance(key, str) or not 1 <= len(key) <= 128:
+            raise InvalidParameterValue(
+                f"the deduplication strategy returned {key!r}; it must return 1 to 128 characters"
+            )
+        return key
+
+    async def flush(self) -> None:
+        """Send everything waiting, and wait until every accepted message is answered."""
+        if self._batcher is not None:
+            await self._batcher.flush()
+
+    async def aclose(self) -> None:
+        """Flush, then refuse further publishes. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        await self.flush()
+
+    async def __aenter__(self) -> Publisher:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+def _raise_strategy_error(exc: Exception) -> NoReturn:
+    raise InvalidParameterValue(f"the deduplication strategy raised {exc!r}") from exc
