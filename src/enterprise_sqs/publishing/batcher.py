@@ -114,22 +114,27 @@ class SendBatcher:
         chosen: list[Outgoing] = []
         size = 0
         full = False
+        skipped = False
         blocked: set[str] = set()
         for message in self._pending:
             group = message.group_id if self._fifo else None
             if group is not None and (group in self._busy_groups or group in blocked):
+                skipped = True
                 continue
             if len(chosen) == MAX_BATCH_ENTRIES or size + message.size > self._max_batch_bytes:
                 full = True
-                if group is not None:
-                    blocked.add(group)  # a later message of this group must not jump ahead
                 break
             chosen.append(message)
             size += message.size
         if not chosen or not (force or full or len(chosen) == MAX_BATCH_ENTRIES):
             return []
-        taken = set(map(id, chosen))
-        self._pending = deque(m for m in self._pending if id(m) not in taken)
+        if skipped:
+            # Messages of busy groups stay, in order; rebuilding is rare (FIFO with contention).
+            taken = set(map(id, chosen))
+            self._pending = deque(m for m in self._pending if id(m) not in taken)
+        else:
+            for _ in chosen:  # the batch is a prefix of the queue: O(batch), not O(pending)
+                self._pending.popleft()
         if self._fifo:
             self._busy_groups.update(m.group_id for m in chosen if m.group_id is not None)
         self._in_flight += len(chosen)
