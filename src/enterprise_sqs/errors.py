@@ -9,6 +9,8 @@ the most specific class below at its boundary and chains the original with ``rai
     ├── ConfigurationError                  bad configuration or arguments given to the library
     │   └── InvalidBackendURL               a backend URL we cannot open
     ├── ClientClosedError                   a backend, publisher or consumer used after aclose()
+    ├── MessageSerializationError           an object cannot become a message body
+    ├── CircuitOpenError                    a circuit breaker refused the call (.retry_after)
     └── SQSError                            an SQS operation failed (.code .message .retryable)
         ├── SenderError                     the request is wrong: fix it, never retry it
         │   ├── QueueDoesNotExist
@@ -41,6 +43,7 @@ the most specific class below at its boundary and chains the original with ``rai
         │       └── KmsError                KMS refused to encrypt or decrypt for SQS
         ├── ThrottlingError                 retryable: slow down (RequestThrottled, KMS throttling)
         ├── ServiceUnavailable              retryable: the service failed (5xx, InternalError)
+        ├── ChecksumMismatch                retryable: an MD5 the service sent does not match
         └── TransportError                  retryable: no answer (connection refused, reset, DNS)
             └── RequestTimeout              the call took longer than its deadline
 
@@ -58,6 +61,7 @@ __all__ = [
     "AccessDenied",
     "BatchEntryIdsNotDistinct",
     "BatchRequestTooLong",
+    "ChecksumMismatch",
     "ClientClosedError",
     "ConfigurationError",
     "EmptyBatchRequest",
@@ -75,6 +79,7 @@ __all__ = [
     "InvalidSecurity",
     "KmsError",
     "MessageNotInflight",
+    "MessageSerializationError",
     "MessageTooLong",
     "MissingParameter",
     "OverLimit",
@@ -112,6 +117,45 @@ class InvalidBackendURL(ConfigurationError):
 
 class ClientClosedError(EnterpriseSQSError, RuntimeError):
     """An object was used after ``aclose()``."""
+
+
+class CircuitOpenError(EnterpriseSQSError):
+    """A circuit breaker refused the call without sending it: the endpoint failed recently.
+
+    Not an :class:`SQSError`: nothing reached SQS, so retry layers never retry it; wait
+    ``retry_after`` seconds (``None`` while an operator holds the breaker open) and try again.
+
+    Attributes:
+        breaker: the name of the breaker that refused the call.
+        retry_after: seconds until the breaker lets a call through again, or ``None``.
+        retry_at: the same moment on the breaker's monotonic clock, or ``None``.
+    """
+
+    def __init__(
+        self, breaker: str, *, retry_after: float | None = None, retry_at: float | None = None
+    ) -> None:
+        self.breaker = breaker
+        self.retry_after = retry_after
+        self.retry_at = retry_at
+        when = (
+            "until an operator resets it"
+            if retry_after is None
+            else f"for another {retry_after:.3f} s"
+        )
+        super().__init__(f"circuit breaker {breaker!r} is open: calls are refused {when}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_open, (self.breaker, self.retry_after, self.retry_at))
+
+
+def _rebuild_open(
+    breaker: str, retry_after: float | None, retry_at: float | None
+) -> CircuitOpenError:
+    return CircuitOpenError(breaker, retry_after=retry_after, retry_at=retry_at)
+
+
+class MessageSerializationError(EnterpriseSQSError, TypeError):
+    """An object could not be turned into a message body (or a body back into an object)."""
 
 
 class SQSError(EnterpriseSQSError):
@@ -369,6 +413,19 @@ class ServiceUnavailable(SQSError):
     default_message = "The service is unavailable. Please try again later."
 
 
+class ChecksumMismatch(SQSError):
+    """An MD5 digest the service answered with does not match what was sent or received.
+
+    The message was damaged in transit (or the endpoint is not a faithful SQS): send it again.
+    """
+
+    code = "ChecksumMismatch"
+    type_name = "ChecksumMismatch"
+    retryable = True
+    http_status = 0
+    default_message = "The MD5 digest returned by the service does not match the message."
+
+
 class TransportError(SQSError):
     """No answer came back: connection refused or reset, DNS failure. Retryable."""
 
@@ -424,6 +481,7 @@ _ALIASES: dict[str, type[SQSError]] = {
     "InternalFailure": ServiceUnavailable,
     "ServiceUnavailable": ServiceUnavailable,
     "RequestTimeout": RequestTimeout,
+    "ChecksumMismatch": ChecksumMismatch,
 }
 
 
