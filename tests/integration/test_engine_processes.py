@@ -76,6 +76,7 @@ async def test_sigkill_mid_send_keeps_every_acknowledged_message(tmp_path: Path)
         acknowledged.append(line.strip())
     sender.send_signal(signal.SIGKILL)
     sender.wait(timeout=10)
+    sender.stdout.close()
     assert sender.returncode == -signal.SIGKILL
 
     reopened = open_backend(f"sqlite:///{db}")

@@ -1,0 +1,772 @@
+"""Messages: send, receive, delete, change visibility, redrive to a DLQ, retention.
+
+Runs on the store's worker thread. Each call is one transaction: a batch of ten sends is one
+``executemany`` and one commit; a receive claims its messages under the write lock
+(``BEGIN IMMEDIATE``) so that no two receivers, in this process or another, hold one message.
+
+Message states, from the row alone (``now`` from the engine's clock):
+
+- visible: ``visible_at <= now``
+- in flight: ``visible_at > now`` and received (``received_at`` set)
+- delayed: ``visible_at > now`` and never received in this queue
+- gone: ``enqueued_at`` older than the queue's retention period (swept lazily, filtered always)
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+from enterprise_sqs.checksums import md5_of_attributes
+from enterprise_sqs.engine import fifo, receipts
+from enterprise_sqs.engine.context import Engine, QueueRecord
+from enterprise_sqs.engine.validation import (
+    MAX_BATCH_BYTES,
+    check_attempt_id,
+    check_batch_ids,
+    check_body,
+    check_deduplication_id,
+    check_delay,
+    check_group_id,
+    check_max_messages,
+    check_message_attributes,
+    check_receive_attribute_names,
+    check_system_attributes,
+    check_visibility_timeout,
+    invalid_value,
+)
+from enterprise_sqs.errors import (
+    BatchRequestTooLong,
+    InvalidParameterValue,
+    MessageTooLong,
+    MissingParameter,
+    OverLimit,
+    ReceiptHandleIsInvalid,
+    SQSError,
+)
+from enterprise_sqs.models import (
+    BatchFailure,
+    BatchResult,
+    ChangeVisibilityEntry,
+    DeleteEntry,
+    MessageAttributeValue,
+    ReceivedMessage,
+    SendEntry,
+    SendSuccess,
+)
+
+__all__ = [
+    "COLUMNS",
+    "MAX_INFLIGHT",
+    "ReceiveOutcome",
+    "change_visibility",
+    "delete",
+    "receive",
+    "send",
+]
+
+MAX_INFLIGHT = 120_000
+MAX_TOTAL_VISIBILITY = 43_200
+RETENTION_SWEEP_SECONDS = 30.0
+ATTEMPT_WINDOW_SECONDS = 300.0
+
+_INSERT = (
+    "INSERT INTO messages (queue_id, message_id, body, attrs, md5_body, md5_attrs, trace_header,"
+    " sent_ms, enqueued_at, visible_at, receive_count, first_receive_ms, group_id, dedup_id, seq,"
+    " dlq_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# Receive reads these; fifo.select needs visible_at and enqueued_at first.
+COLUMNS = (
+    "visible_at, enqueued_at, id, message_id, body, attrs, md5_body, md5_attrs, trace_header,"
+    " sent_ms, receive_count, first_receive_ms, group_id, dedup_id, seq, dlq_source"
+)
+_CLAIM = (
+    "UPDATE messages SET visible_at = ?, received_at = ?, receive_count = ?,"
+    " first_receive_ms = ? WHERE id = ?"
+)
+
+
+# -- message attributes in the store ------------------------------------------------------------
+
+
+def _pack_attributes(attributes: Mapping[str, MessageAttributeValue]) -> str | None:
+    if not attributes:
+        return None
+    return json.dumps(
+        [
+            [
+                name,
+                value.data_type,
+                value.string_value,
+                None
+                if value.binary_value is None
+                else base64.b64encode(bytes(value.binary_value)).decode("ascii"),
+            ]
+            for name, value in attributes.items()
+        ]
+    )
+
+
+def _unpack_attributes(packed: str) -> dict[str, MessageAttributeValue]:
+    return {
+        name: MessageAttributeValue(
+            data_type,
+            string_value=text,
+            binary_value=None if b64 is None else base64.b64decode(b64),
+        )
+        for name, data_type, text, b64 in json.loads(packed)
+    }
+
+
+def make_message_id() -> str:
+    """A random (version 4) UUID string, built without the cost of ``uuid.uuid4()``."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+_VARIANT = "89ab"
+
+
+def _lenient_size(entry: SendEntry) -> int:
+    """An entry's size for the whole-batch limit, computed before (and whatever) validation."""
+    body = entry.body
+    if not isinstance(body, str):
+        size = 0
+    elif body.isascii():
+        size = len(body)
+    else:
+        size = len(body.encode("utf-8", "surrogatepass"))
+    if not entry.message_attributes:
+        return size
+    for name, value in (entry.message_attributes or {}).items():
+        size += len(str(name).encode("utf-8", "surrogatepass"))
+        if isinstance(value, MessageAttributeValue):
+            size += len(str(value.data_type).encode("utf-8", "surrogatepass"))
+            if value.binary_value is not None:
+                size += len(value.binary_value)
+            elif value.string_value is not None:
+                size += len(str(value.string_value).encode("utf-8", "surrogatepass"))
+    return size
+
+
+# -- send ---------------------------------------------------------------------------------------
+
+
+class _Prepared(NamedTuple):
+    entry: SendEntry
+    row: list[Any]
+    success: SendSuccess
+    group_id: str | None
+    dedup_id: str | None
+
+
+def _prepare(
+    engine: Engine, queue: QueueRecord, entry: SendEntry, now: float, sent_ms: int
+) -> _Prepared:
+    """Validate one entry and build its row. Raises the entry's SQS error."""
+    if not isinstance(entry, SendEntry):
+        raise InvalidParameterValue("Each entry must be a SendEntry.")
+    body = entry.body
+    raw = check_body(body)
+    size = len(raw)
+    if entry.message_attributes:
+        size += check_message_attributes(entry.message_attributes)
+    trace = check_system_attributes(entry.system_attributes) if entry.system_attributes else None
+    if size > queue.max_size:
+        raise MessageTooLong(
+            "One or more parameters are invalid. Reason: Message must be shorter than "
+            f"{queue.max_size} bytes."
+        )
+    if entry.delay_seconds is None:
+        delay = queue.delay_seconds
+    else:
+        delay = check_delay(entry.delay_seconds, fifo=queue.fifo)
+        if queue.fifo:
+            delay = queue.delay_seconds
+    group_id = entry.group_id
+    dedup_id = entry.deduplication_id
+    if queue.fifo:
+        if group_id is None or group_id == "":
+            raise MissingParameter("The request must contain the parameter MessageGroupId.")
+        check_group_id(group_id)
+        if dedup_id is not None:
+            check_deduplication_id(dedup_id)
+        elif queue.content_dedup:
+            dedup_id = fifo.content_dedup_id(body)
+        else:
+            raise InvalidParameterValue(
+                "The queue should either have ContentBasedDeduplication enabled or "
+                "MessageDeduplicationId provided explicitly"
+            )
+    else:
+        if group_id is not None:
+            check_group_id(group_id)
+        if dedup_id is not None:
+            raise invalid_value(
+                dedup_id,
+                "MessageDeduplicationId",
+                "The request include parameter that is not valid for this queue type.",
+            )
+    message_id = make_message_id()
+    md5_body = hashlib.md5(raw, usedforsecurity=False).hexdigest()  # = checksums.md5_of_body
+    md5_attrs = md5_of_attributes(entry.message_attributes) if entry.message_attributes else None
+    md5_system = md5_of_attributes(entry.system_attributes) if trace is not None else None
+    row = [
+        queue.id,
+        message_id,
+        body,
+        _pack_attributes(entry.message_attributes),
+        md5_body,
+        md5_attrs,
+        trace,
+        sent_ms,
+        now,
+        now + delay,
+        0,
+        None,
+        group_id,
+        dedup_id if queue.fifo else None,
+        None,
+        None,
+    ]
+    success = SendSuccess(
+        id=entry.id,
+        message_id=message_id,
+        md5_of_body=md5_body,
+        md5_of_message_attributes=md5_attrs,
+        md5_of_system_attributes=md5_system,
+    )
+    return _Prepared(entry, row, success, group_id, dedup_id)
+
+
+def _failure(entry_id: str, exc: SQSError) -> BatchFailure:
+    return BatchFailure(id=entry_id, code=exc.actual_code, message=exc.message, sender_fault=True)
+
+
+def send(
+    engine: Engine, url: str, entries: Sequence[SendEntry], single: bool
+) -> tuple[BatchResult[SendSuccess], int]:
+    """SendMessage (``single``: errors raise) or SendMessageBatch (errors become failures).
+
+    Returns the result and the queue's id (to wake its long polls)."""
+    if not single:
+        if isinstance(entries, SendEntry | str | bytes):
+            raise InvalidParameterValue("Entries must be a sequence of SendEntry.")
+        check_batch_ids(
+            [getattr(entry, "id", None) for entry in entries],  # type: ignore[misc]  # checked inside
+            "SendMessageBatchRequestEntry",
+        )
+        total = sum(_lenient_size(entry) for entry in entries)
+        if total > MAX_BATCH_BYTES:
+            raise BatchRequestTooLong(
+                f"Batch requests cannot be longer than {MAX_BATCH_BYTES} bytes. You have sent "
+                f"{total} bytes."
+            )
+    queue = engine.queue_for_url(url)
+    if queue.fifo and not single:
+        _check_fifo_batch(queue, entries)
+    now = engine.clock.time()
+    sent_ms = int(now * 1000)
+    prepared: list[_Prepared] = []
+    failed: list[BatchFailure] = []
+    for entry in entries:
+        try:
+            prepared.append(_prepare(engine, queue, entry, now, sent_ms))
+        except SQSError as exc:
+            if single:
+                raise
+            failed.append(_failure(entry.id, exc))
+    successes: list[SendSuccess] = []
+    if prepared:
+        engine.begin()
+        if queue.fifo:
+            successes = _insert_fifo(engine, queue, prepared, now)
+        else:
+            engine.conn.executemany(_INSERT, [p.row for p in prepared])
+            successes = [p.success for p in prepared]
+        engine.commit()
+    return BatchResult(successful=successes, failed=failed), queue.id
+
+
+def _check_fifo_batch(queue: QueueRecord, entries: Sequence[SendEntry]) -> None:
+    """SendMessageBatch on a FIFO queue refuses the whole request, not the entry, when an entry
+    lacks its group id or (without content-based deduplication) its deduplication id."""
+    for entry in entries:
+        if not getattr(entry, "group_id", None):
+            raise InvalidParameterValue("The request must contain the parameter MessageGroupId.")
+        if not queue.content_dedup and not getattr(entry, "deduplication_id", None):
+            raise InvalidParameterValue(
+                "The queue should either have ContentBasedDeduplication enabled or "
+                "MessageDeduplicationId provided explicitly"
+            )
+
+
+def _insert_fifo(
+    engine: Engine, queue: QueueRecord, prepared: list[_Prepared], now: float
+) -> list[SendSuccess]:
+    conn = engine.conn
+    if now - engine.dedup_swept.get(queue.id, -1e18) >= fifo.DEDUP_WINDOW_SECONDS / 10:
+        fifo.sweep(engine, queue, now)
+        engine.dedup_swept[queue.id] = now
+    (next_seq,) = conn.execute("SELECT next_seq FROM queues WHERE id = ?", (queue.id,)).fetchone()
+    successes: list[SendSuccess] = []
+    rows = []
+    for item in prepared:
+        assert item.dedup_id is not None  # set by _prepare for FIFO queues
+        assert item.group_id is not None
+        scope = item.group_id if queue.dedup_by_group else ""
+        original = fifo.seen(engine, queue, scope, item.dedup_id, now)
+        if original is not None:
+            message_id, seq = original
+            successes.append(
+                SendSuccess(
+                    id=item.success.id,
+                    message_id=message_id,
+                    md5_of_body=item.success.md5_of_body,
+                    md5_of_message_attributes=item.success.md5_of_message_attributes,
+                    md5_of_system_attributes=item.success.md5_of_system_attributes,
+                    sequence_number=None if seq is None else fifo.render_sequence(seq),
+                )
+            )
+            continue
+        next_seq += 1
+        item.row[14] = next_seq
+        rows.append(item.row)
+        fifo.remember(engine, queue, scope, item.dedup_id, now, item.success.message_id, next_seq)
+        successes.append(
+            SendSuccess(
+                id=item.success.id,
+                message_id=item.success.message_id,
+                md5_of_body=item.success.md5_of_body,
+                md5_of_message_attributes=item.success.md5_of_message_attributes,
+                md5_of_system_attributes=item.success.md5_of_system_attributes,
+                sequence_number=fifo.render_sequence(next_seq),
+            )
+        )
+    conn.executemany(_INSERT, rows)
+    conn.execute("UPDATE queues SET next_seq = ? WHERE id = ?", (next_seq, queue.id))
+    return successes
+
+
+# -- redrive ------------------------------------------------------------------------------------
+
+
+def move_rows(
+    engine: Engine,
+    rows: Sequence[tuple[Any, ...]],
+    target: QueueRecord,
+    now: float,
+    *,
+    source_arn: str | None,
+    new_message_id: bool,
+) -> None:
+    """Move receive-shaped rows (``COLUMNS``) into ``target``, deleting them where they were.
+
+    Standard DLQs keep the original enqueue time (retention counts from the first send); FIFO
+    targets enqueue anew with fresh sequence numbers; a move task's copies (new message ids)
+    are new messages.
+    """
+    conn = engine.conn
+    next_seq = 0
+    if target.fifo:
+        (next_seq,) = conn.execute(
+            "SELECT next_seq FROM queues WHERE id = ?", (target.id,)
+        ).fetchone()
+    inserts = []
+    for row in rows:
+        seq = None
+        if target.fifo:
+            next_seq += 1
+            seq = next_seq
+        inserts.append(
+            (
+                target.id,
+                make_message_id() if new_message_id else row[3],
+                row[4],
+                row[5],
+                row[6],
+                row[7],
+                row[8],
+                row[9],
+                now if target.fifo or new_message_id else row[1],
+                now,
+                0 if new_message_id else row[10],
+                None if new_message_id else row[11],
+                row[12] if target.fifo or row[12] else None,
+                row[13] if target.fifo else None,
+                seq,
+                source_arn,
+            )
+        )
+    conn.executemany(_INSERT, inserts)
+    conn.executemany("DELETE FROM messages WHERE id = ?", [(row[2],) for row in rows])
+    if target.fifo:
+        conn.execute("UPDATE queues SET next_seq = ? WHERE id = ?", (next_seq, target.id))
+
+
+# -- receive ------------------------------------------------------------------------------------
+
+
+class ReceiveOutcome(NamedTuple):
+    messages: list[ReceivedMessage]
+    queue_id: int
+    queue_wait_seconds: int
+    next_visible_at: float | None
+    dlq_id: int | None
+    data_version: int | None = None
+
+
+class _Filter(NamedTuple):
+    everything: bool
+    names: frozenset[str]
+    prefixes: tuple[str, ...]
+
+
+def _attribute_filter(names: Sequence[str]) -> _Filter | None:
+    if isinstance(names, str):
+        names = (names,)
+    if not names:
+        return None
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise InvalidParameterValue("MessageAttributeNames must be non-empty strings.")
+    if "All" in names or ".*" in names:
+        return _Filter(True, frozenset(), ())
+    prefixes = tuple(name[:-1] for name in names if name.endswith(".*"))
+    return _Filter(False, frozenset(n for n in names if not n.endswith(".*")), prefixes)
+
+
+def _housekeeping(engine: Engine, queue: QueueRecord, now: float) -> None:
+    if now - engine.swept.get(queue.id, -1e18) >= RETENTION_SWEEP_SECONDS:
+        engine.conn.execute(
+            "DELETE FROM messages WHERE queue_id = ? AND enqueued_at < ?",
+            (queue.id, now - queue.retention),
+        )
+        engine.swept[queue.id] = now
+
+
+def _inflight_allows(engine: Engine, queue: QueueRecord, now: float, want: int) -> bool:
+    """Whether fewer than MAX_INFLIGHT messages are in flight, counting only when an upper
+    bound kept since the last count says the limit may be near."""
+    bound = engine.inflight_bound.get(queue.id)
+    if bound is None or bound + want > MAX_INFLIGHT:
+        (bound,) = engine.conn.execute(
+            "SELECT count(*) FROM messages "
+            "WHERE queue_id = ? AND visible_at > ? AND received_at IS NOT NULL",
+            (queue.id, now),
+        ).fetchone()
+        engine.inflight_bound[queue.id] = bound
+    return bound < MAX_INFLIGHT
+
+
+def receive(
+    engine: Engine,
+    url: str,
+    max_messages: int,
+    visibility_timeout: int | None,
+    attribute_names: Sequence[str],
+    message_attribute_names: Sequence[str],
+    attempt_id: str | None,
+    want_next: bool,
+) -> ReceiveOutcome:
+    check_max_messages(max_messages)
+    if visibility_timeout is not None:
+        check_visibility_timeout(visibility_timeout)
+    system_names = check_receive_attribute_names(attribute_names) if attribute_names else None
+    attr_filter = _attribute_filter(message_attribute_names)
+    queue = engine.queue_for_url(url)
+    if attempt_id is not None:
+        check_attempt_id(attempt_id)
+        if not queue.fifo:
+            attempt_id = None  # standard queues ignore it, as SQS does
+    now = engine.clock.time()
+    timeout = queue.visibility_timeout if visibility_timeout is None else visibility_timeout
+    engine.begin()
+    _housekeeping(engine, queue, now)
+    if attempt_id is not None:
+        replay = _replay_attempt(engine, queue, attempt_id, now)
+        if replay is not None:
+            engine.commit()
+            return ReceiveOutcome(
+                _render(engine, queue, replay, system_names, attr_filter),
+                queue.id,
+                queue.wait_seconds,
+                None,
+                None,
+            )
+    if not _inflight_allows(engine, queue, now, max_messages):
+        engine.commit()
+        if queue.fifo:
+            return ReceiveOutcome([], queue.id, queue.wait_seconds, None, None)
+        raise OverLimit(
+            f"Too many messages in flight for queue {queue.name}: the limit is {MAX_INFLIGHT}."
+        )
+    if queue.fifo:
+        rows = fifo.select(engine, queue, now, max_messages, COLUMNS)
+    else:
+        rows = engine.conn.execute(
+            f"SELECT {COLUMNS} FROM messages WHERE queue_id = ? AND visible_at <= ? "
+            "AND enqueued_at >= ? ORDER BY visible_at LIMIT ?",
+            (queue.id, now, now - queue.retention, max_messages),
+        ).fetchall()
+    dlq_id = None
+    if rows and queue.dlq_arn is not None:
+        rows, dlq_id = _redrive(engine, queue, rows, now)
+    now_ms = int(now * 1000)
+    visible_at = now + timeout
+    claimed = []
+    updates = []
+    for row in rows:
+        count = row[10] + 1
+        first = row[11] if row[11] is not None else now_ms
+        updates.append((visible_at, now, count, first, row[2]))
+        claimed.append((row, count, first))
+    if updates:
+        engine.conn.executemany(_CLAIM, updates)
+        engine.inflight_bound[queue.id] = engine.inflight_bound.get(queue.id, 0) + len(updates)
+    if attempt_id is not None:
+        engine.conn.execute(
+            "INSERT OR REPLACE INTO receive_attempts (queue_id, attempt_id, expires_at, handles) "
+            "VALUES (?, ?, ?, ?)",
+            (
+                queue.id,
+                attempt_id,
+                now + ATTEMPT_WINDOW_SECONDS,
+                json.dumps([[row[2], count, visible_at] for row, count, _ in claimed]),
+            ),
+        )
+    next_visible = None
+    data_version = None
+    if not claimed and want_next:
+        (next_visible,) = engine.conn.execute(
+            "SELECT min(visible_at) FROM messages WHERE queue_id = ? AND visible_at > ?",
+            (queue.id, now),
+        ).fetchone()
+        if engine.durable:
+            # read under the write lock: no other process can commit between this and our look
+            (data_version,) = engine.conn.execute("PRAGMA data_version").fetchone()
+    engine.commit()
+    messages = _render(engine, queue, claimed, system_names, attr_filter)
+    return ReceiveOutcome(
+        messages, queue.id, queue.wait_seconds, next_visible, dlq_id, data_version
+    )
+
+
+def _redrive(
+    engine: Engine, queue: QueueRecord, rows: list[tuple[Any, ...]], now: float
+) -> tuple[list[tuple[Any, ...]], int | None]:
+    """Move the rows whose next receive would pass maxReceiveCount to the DLQ; keep the rest."""
+    over = [row for row in rows if row[10] + 1 > queue.max_receive_count]
+    if not over:
+        return rows, None
+    assert queue.dlq_arn is not None  # only called for queues with a RedrivePolicy
+    dlq = engine.queue_by_arn(queue.dlq_arn)
+    if dlq is None or dlq.id == queue.id:
+        return rows, None  # a missing DLQ keeps messages where they are, as SQS does
+    move_rows(engine, over, dlq, now, source_arn=queue.arn, new_message_id=False)
+    kept = [row for row in rows if row[10] + 1 <= queue.max_receive_count]
+    return kept, dlq.id
+
+
+def _replay_attempt(
+    engine: Engine, queue: QueueRecord, attempt_id: str, now: float
+) -> list[tuple[tuple[Any, ...], int, int]] | None:
+    """The messages of an earlier receive with this attempt id, if all are still as it left
+    them (not deleted, not received again, visibility unchanged) and within 5 minutes."""
+    found = engine.conn.execute(
+        "SELECT handles FROM receive_attempts "
+        "WHERE queue_id = ? AND attempt_id = ? AND expires_at > ?",
+        (queue.id, attempt_id, now),
+    ).fetchone()
+    if found is None:
+        return None
+    claimed = []
+    for row_id, count, visible_at in json.loads(found[0]):
+        row = engine.conn.execute(
+            f"SELECT {COLUMNS} FROM messages WHERE id = ? AND queue_id = ?", (row_id, queue.id)
+        ).fetchone()
+        if row is None or row[10] != count or row[0] != visible_at or row[0] <= now:
+            return None
+        claimed.append((row, count, row[11]))
+    return claimed or None
+
+
+def _render(
+    engine: Engine,
+    queue: QueueRecord,
+    claimed: Sequence[tuple[tuple[Any, ...], int, int]],
+    system_names: frozenset[str] | None,
+    attr_filter: _Filter | None,
+) -> list[ReceivedMessage]:
+    secret = engine.secret
+    out = []
+    for row, count, first_ms in claimed:
+        handle = receipts.encode(secret, queue.id, row[2], count, row[3])
+        attributes: dict[str, str] = {}
+        if system_names:
+            attributes = _system_attributes(engine, queue, row, count, first_ms, system_names)
+        message_attributes: dict[str, MessageAttributeValue] = {}
+        md5_attrs = None
+        if attr_filter is not None and row[5] is not None:
+            stored = _unpack_attributes(row[5])
+            if attr_filter.everything:
+                message_attributes, md5_attrs = stored, row[7]
+            else:
+                message_attributes = {
+                    name: value
+                    for name, value in stored.items()
+                    if name in attr_filter.names or name.startswith(attr_filter.prefixes)
+                }
+                md5_attrs = (
+                    row[7]
+                    if len(message_attributes) == len(stored)
+                    else md5_of_attributes(message_attributes)
+                )
+        out.append(
+            ReceivedMessage(
+                message_id=row[3],
+                receipt_handle=handle,
+                body=row[4],
+                md5_of_body=row[6],
+                md5_of_message_attributes=md5_attrs,
+                attributes=attributes,
+                message_attributes=message_attributes,
+            )
+        )
+    return out
+
+
+def _system_attributes(
+    engine: Engine,
+    queue: QueueRecord,
+    row: tuple[Any, ...],
+    count: int,
+    first_ms: int,
+    names: frozenset[str],
+) -> dict[str, str]:
+    values: dict[str, str | None] = {
+        "SenderId": engine.account_id,
+        "SentTimestamp": str(row[9]),
+        "ApproximateReceiveCount": str(count),
+        "ApproximateFirstReceiveTimestamp": str(first_ms),
+        "MessageGroupId": row[12],
+        "AWSTraceHeader": row[8],
+        "DeadLetterQueueSourceArn": row[15],
+    }
+    if queue.fifo:
+        values["SequenceNumber"] = None if row[14] is None else fifo.render_sequence(row[14])
+        values["MessageDeduplicationId"] = row[13]
+    return {name: value for name, value in values.items() if name in names and value is not None}
+
+
+# -- delete and visibility ----------------------------------------------------------------------
+
+
+def _decode_for(engine: Engine, queue: QueueRecord, handle: str) -> receipts.Receipt:
+    receipt = receipts.decode(engine.secret, handle)
+    if receipt.queue_id != queue.id:
+        raise ReceiptHandleIsInvalid(
+            f'The input receipt handle "{handle}" is not a valid receipt handle for this queue.'
+        )
+    return receipt
+
+
+def _check_fifo_handle_current(
+    engine: Engine, receipt: receipts.Receipt, handle: str, now: float
+) -> None:
+    """FIFO queues refuse a handle whose visibility timeout ran out (the message may be in
+    another consumer's hands by now); a message already gone is no error."""
+    row = engine.conn.execute(
+        "SELECT receive_count, visible_at FROM messages WHERE id = ? AND message_id = ?",
+        (receipt.row_id, receipt.message_id),
+    ).fetchone()
+    if row is not None and (row[0] != receipt.receive_count or row[1] <= now):
+        raise invalid_value(handle, "ReceiptHandle", "The receipt handle has expired.")
+
+
+def delete(
+    engine: Engine, url: str, entries: Sequence[DeleteEntry], single: bool
+) -> BatchResult[str]:
+    if not single:
+        check_batch_ids([getattr(e, "id", None) for e in entries], "DeleteMessageBatchRequestEntry")  # type: ignore[misc]  # checked inside
+    queue = engine.queue_for_url(url)
+    now = engine.clock.time()
+    keys = []
+    ok = []
+    failed = []
+    for entry in entries:
+        try:
+            receipt = _decode_for(engine, queue, entry.receipt_handle)
+            if queue.fifo:
+                _check_fifo_handle_current(engine, receipt, entry.receipt_handle, now)
+        except SQSError as exc:
+            if single:
+                raise
+            failed.append(_failure(entry.id, exc))
+            continue
+        keys.append((receipt.row_id, receipt.message_id))
+        ok.append(entry.id)
+    if keys:
+        engine.begin()
+        engine.conn.executemany("DELETE FROM messages WHERE id = ? AND message_id = ?", keys)
+        engine.commit()
+    return BatchResult(successful=ok, failed=failed)
+
+
+def change_visibility(
+    engine: Engine, url: str, entries: Sequence[ChangeVisibilityEntry], single: bool
+) -> tuple[BatchResult[str], int | None]:
+    """Returns the result and, when a message became visible at once, the queue id to wake."""
+    if not single:
+        check_batch_ids(
+            [getattr(e, "id", None) for e in entries],  # type: ignore[misc]  # checked inside
+            "ChangeMessageVisibilityBatchRequestEntry",
+        )
+    queue = engine.queue_for_url(url)
+    now = engine.clock.time()
+    ok: list[str] = []
+    failed: list[BatchFailure] = []
+    wake = None
+    engine.begin()
+    for entry in entries:
+        try:
+            timeout = check_visibility_timeout(entry.visibility_timeout)
+            receipt = _decode_for(engine, queue, entry.receipt_handle)
+            row = engine.conn.execute(
+                "SELECT receive_count, received_at FROM messages "
+                "WHERE id = ? AND message_id = ? AND queue_id = ?",
+                (receipt.row_id, receipt.message_id, queue.id),
+            ).fetchone()
+            if row is None or row[1] is None:
+                raise invalid_value(
+                    entry.receipt_handle,
+                    "ReceiptHandle",
+                    "Message does not exist or is not available for visibility timeout change.",
+                )
+            if row[0] != receipt.receive_count:
+                raise invalid_value(
+                    entry.receipt_handle, "ReceiptHandle", "The receipt handle has expired."
+                )
+            if now + timeout - row[1] > MAX_TOTAL_VISIBILITY:
+                raise invalid_value(
+                    timeout,
+                    "VisibilityTimeout",
+                    f"Total VisibilityTimeout for the message is beyond the limit "
+                    f"[{MAX_TOTAL_VISIBILITY} seconds]",
+                )
+            engine.conn.execute(
+                "UPDATE messages SET visible_at = ? WHERE id = ?", (now + timeout, receipt.row_id)
+            )
+            if timeout == 0:
+                wake = queue.id
+            ok.append(entry.id)
+        except SQSError as exc:
+            if single:
+                raise
+            failed.append(_failure(entry.id, exc))
+    engine.commit()
+    return BatchResult(successful=ok, failed=failed), wake
