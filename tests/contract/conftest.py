@@ -2,10 +2,13 @@
 
 - ``memory``: the embedded engine in memory, with a manual clock;
 - ``sqlite``: the embedded engine on a SQLite file, with a manual clock;
-- ``moto``: the AWS backend (aiobotocore) against a moto server these tests start themselves.
+- ``moto``: the AWS backend (aiobotocore) against a moto server these tests start themselves;
+- ``serve``: the AWS backend against ``esqs serve`` (the engine over HTTP, SigV4 required), started
+  as a subprocess on a temporary data directory. Like moto, its clock cannot be moved.
 
 A test that moto is known to get wrong carries ``@pytest.mark.moto_deviation("why")``: on moto it
-is expected to fail (strictly: if moto starts passing, the mark must go).
+is expected to fail (strictly: if moto starts passing, the mark must go). The mark does not apply
+to ``serve``.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from pathlib import Path
 import pytest
 
 from enterprise_sqs import Backend, Credentials, ManualClock, open_backend
+from tests.support.esqs_server import ACCESS_KEY_ID, SECRET_ACCESS_KEY, esqs_server
 from tests.support.moto import moto_server, reset_moto
 
-BACKEND_KINDS = os.environ.get("ESQS_CONTRACT_BACKENDS", "memory,sqlite,moto").split(",")
+BACKEND_KINDS = os.environ.get("ESQS_CONTRACT_BACKENDS", "memory,sqlite,moto,serve").split(",")
 
 # Longest real wait a time-dependent test may take on a backend whose clock we cannot move.
 MAX_REAL_WAIT_SECONDS = 3.0
@@ -71,6 +75,12 @@ def moto_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def serve_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with esqs_server(tmp_path_factory.mktemp("esqs-serve"), auth=True) as server:
+        yield server.url
+
+
 @pytest.fixture(params=BACKEND_KINDS)
 async def sqs(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
     kind: str = request.param
@@ -93,6 +103,14 @@ async def sqs(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[H
         if marker is not None:
             reason = marker.args[0] if marker.args else marker.kwargs.get("reason", "")
             request.applymarker(pytest.mark.xfail(reason=f"moto deviates: {reason}", strict=True))
+    elif kind == "serve":
+        backend = open_backend(
+            request.getfixturevalue("serve_url"),
+            region="us-east-1",
+            credentials=Credentials(
+                access_key_id=ACCESS_KEY_ID, secret_access_key=SECRET_ACCESS_KEY
+            ),
+        )
     else:
         raise ValueError(f"unknown contract backend kind {kind!r}")
     harness = Harness(kind, backend, clock)

@@ -7,6 +7,7 @@ import click
 from enterprise_sqs import __version__
 from enterprise_sqs.backends.url import DEFAULT_BACKEND_URL
 from enterprise_sqs.cli.demo import demo
+from enterprise_sqs.cli.serve import serve_command
 
 __all__ = ["cli", "main"]
 
@@ -28,6 +29,7 @@ def cli(ctx: click.Context, backend: str) -> None:
 
 
 cli.add_command(demo)
+cli.add_command(serve_command)
 
 
 def main() -> None:
