@@ -5,9 +5,17 @@ The public API is exactly ``__all__``; everything else is internal and may chang
 
 from enterprise_sqs.backends.base import Backend
 from enterprise_sqs.backends.url import DEFAULT_BACKEND_URL, open_backend
+from enterprise_sqs.client import EnterpriseSQS
 from enterprise_sqs.clock import Clock, ManualClock, SystemClock
+from enterprise_sqs.config import (
+    CircuitBreakerConfig,
+    EnterpriseSQSConfig,
+    LoggingConfig,
+    RetryConfig,
+)
 from enterprise_sqs.credentials import Credentials
 from enterprise_sqs.errors import (
+    CircuitOpenError,
     ConfigurationError,
     EnterpriseSQSError,
     SQSError,
@@ -24,28 +32,52 @@ from enterprise_sqs.models import (
     SendEntry,
     SendSuccess,
 )
+from enterprise_sqs.publishing.publisher import Publisher, PublishResult
+from enterprise_sqs.resilience import (
+    CircuitBreakerStatus,
+    CircuitState,
+    FaultyBackend,
+    ResilientBackend,
+    set_testing,
+)
+from enterprise_sqs.sync import BlockingEnterpriseSQS, BlockingPublisher
 
 __all__ = [
     "DEFAULT_BACKEND_URL",
     "Backend",
     "BatchFailure",
     "BatchResult",
+    "BlockingEnterpriseSQS",
+    "BlockingPublisher",
     "ChangeVisibilityEntry",
+    "CircuitBreakerConfig",
+    "CircuitBreakerStatus",
+    "CircuitOpenError",
+    "CircuitState",
     "Clock",
     "ConfigurationError",
     "Credentials",
     "DeleteEntry",
+    "EnterpriseSQS",
+    "EnterpriseSQSConfig",
     "EnterpriseSQSError",
+    "FaultyBackend",
+    "LoggingConfig",
     "ManualClock",
     "MessageAttributeValue",
     "MoveTask",
+    "PublishResult",
+    "Publisher",
     "QueuePage",
     "ReceivedMessage",
+    "ResilientBackend",
+    "RetryConfig",
     "SQSError",
     "SendEntry",
     "SendSuccess",
     "SystemClock",
     "open_backend",
+    "set_testing",
 ]
 
 __version__ = "0.1.0"

@@ -129,8 +129,9 @@ async def test_content_deduplication_on_fifo_suppresses_the_repeat(
     assert first.success
     assert again.success
     assert other.success
-    received = await drain(sqs.get_sqs_client(), first.queue_url or "", 3)
+    received = await drain(sqs.get_sqs_client(), first.queue_url or "", 2)
     assert [json.loads(m.body)["order"] for m in received] == [1, 2]
+    assert await sqs.get_sqs_client().receive(first.queue_url or "") == []
 
 
 async def test_client_side_window_reports_duplicates_without_sending(
@@ -146,8 +147,9 @@ async def test_client_side_window_reports_duplicates_without_sending(
     assert second.success
     assert second.duplicate
     assert second.message_id == first.message_id
-    received = await drain(sqs.get_sqs_client(), first.queue_url or "", 2)
+    received = await drain(sqs.get_sqs_client(), first.queue_url or "", 1)
     assert len(received) == 1
+    assert await sqs.get_sqs_client().receive(first.queue_url or "") == []
 
 
 async def test_explicit_and_callable_deduplication_ids(sqs: EnterpriseSQS, unique: str) -> None:
@@ -196,8 +198,9 @@ async def test_partial_batch_failure_is_reported_per_message(
     assert [r.success for r in results] == [True, False, True]
     assert isinstance(results[1].error, InvalidMessageContents)
     assert results[1].message_id is None
-    received = await drain(sqs.get_sqs_client(), results[0].queue_url or "", 3)
+    received = await drain(sqs.get_sqs_client(), results[0].queue_url or "", 2)
     assert sorted(m.body for m in received) == ["fine 1", "fine 2"]
+    assert await sqs.get_sqs_client().receive(results[0].queue_url or "") == []
 
 
 async def test_missing_queue_gives_a_failed_result_as_in_the_seed(sqs: EnterpriseSQS) -> None:

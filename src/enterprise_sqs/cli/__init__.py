@@ -8,11 +8,29 @@ from enterprise_sqs import __version__
 from enterprise_sqs.backends.url import DEFAULT_BACKEND_URL
 from enterprise_sqs.cli.demo import demo
 from enterprise_sqs.cli.serve import serve_command
+from enterprise_sqs.errors import ConfigurationError, EnterpriseSQSError
 
 __all__ = ["cli", "main"]
 
+# Exit codes scripts can rely on: 0 success, 1 an operation failed, 2 bad usage or configuration.
+EXIT_FAILED = 1
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _Group(click.Group):
+    """Shows our errors as one clear line (no traceback) with a stable exit code."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ConfigurationError as exc:
+            raise click.UsageError(str(exc), ctx) from exc
+        except EnterpriseSQSError as exc:
+            error = click.ClickException(str(exc))
+            error.exit_code = EXIT_FAILED
+            raise error from exc
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="esqs")
 @click.option(
     "--backend",
