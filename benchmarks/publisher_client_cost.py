@@ -10,7 +10,9 @@ All four publish the same 1 KiB JSON messages to the same canned-response SQS en
    breaker, MD5 checks included).
 
 It prints messages per second and client CPU microseconds per message (this process, all
-threads), then each one's CPU ratio against the boto3 loop.
+threads), then each one's CPU ratio against the boto3 loop. Each client is created and warmed up
+with one call before its clock starts: the numbers are the steady-state cost per message, not
+the one-off cost of loading botocore's service model (~50-100 ms, the same for all four).
 
     python benchmarks/publisher_client_cost.py [--messages 20000] [--loop-messages 2000]
 """
@@ -51,10 +53,26 @@ def cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(name: str, count: int, run: Callable[[], None]) -> tuple[str, int, float, float]:
-    cpu0, t0 = cpu(), time.perf_counter()
-    run()
-    return name, count, time.perf_counter() - t0, cpu() - cpu0
+class Stopwatch:
+    """Wall and CPU time of the part of a run that is measured (started after warm-up)."""
+
+    def __init__(self) -> None:
+        self.wall = self.cpu = 0.0
+        self._wall0 = self._cpu0 = 0.0
+
+    def start(self) -> None:
+        self._cpu0, self._wall0 = cpu(), time.perf_counter()
+
+    def stop(self) -> None:
+        self.wall, self.cpu = time.perf_counter() - self._wall0, cpu() - self._cpu0
+
+
+def measure(
+    name: str, count: int, run: Callable[[Stopwatch], None]
+) -> tuple[str, int, float, float]:
+    watch = Stopwatch()
+    run(watch)
+    return name, count, watch.wall, watch.cpu
 
 
 def boto3_client(url: str) -> Any:
@@ -69,14 +87,19 @@ def boto3_client(url: str) -> Any:
     )
 
 
-def boto3_loop(url: str, queue: str, count: int) -> None:
+def boto3_loop(url: str, queue: str, count: int, watch: Stopwatch) -> None:
     client = boto3_client(url)
+    client.send_message(QueueUrl=queue, MessageBody=json.dumps(payload(-1)))
+    watch.start()
     for i in range(count):
         client.send_message(QueueUrl=queue, MessageBody=json.dumps(payload(i)))
+    watch.stop()
 
 
-def boto3_batches(url: str, queue: str, count: int) -> None:
+def boto3_batches(url: str, queue: str, count: int, watch: Stopwatch) -> None:
     client = boto3_client(url)
+    client.send_message(QueueUrl=queue, MessageBody=json.dumps(payload(-1)))
+    watch.start()
     for start in range(0, count, 10):
         client.send_message_batch(
             QueueUrl=queue,
@@ -84,9 +107,10 @@ def boto3_batches(url: str, queue: str, count: int) -> None:
                 {"Id": str(i), "MessageBody": json.dumps(payload(start + i))} for i in range(10)
             ],
         )
+    watch.stop()
 
 
-async def aiobotocore_batches(url: str, queue: str, count: int) -> None:
+async def aiobotocore_batches(url: str, queue: str, count: int, watch: Stopwatch) -> None:
     from aiobotocore.session import get_session
 
     session = get_session()
@@ -109,19 +133,25 @@ async def aiobotocore_batches(url: str, queue: str, count: int) -> None:
                     ],
                 )
 
+        await client.send_message(QueueUrl=queue, MessageBody=json.dumps(payload(-1)))
+        watch.start()
         await asyncio.gather(*(one(start) for start in range(0, count, 10)))
+        watch.stop()
 
 
-async def publisher(url: str, count: int) -> None:
+async def publisher(url: str, count: int, watch: Stopwatch | None = None) -> None:
     config = EnterpriseSQSConfig(
         backend=url,
         region=REGION,
         credentials=Credentials(access_key_id=KEY, secret_access_key=SECRET),
     )
+    watch = watch or Stopwatch()
     async with EnterpriseSQS(config) as sqs:
         pub = sqs.create_publisher("bench")
-        await pub.publish(payload(-1))  # resolve the queue outside the measurement
+        await pub.publish(payload(-1))  # resolve the queue and open the client first
+        watch.start()
         results = await asyncio.gather(*(pub.publish(payload(i)) for i in range(count)))
+        watch.stop()
         failed = [r for r in results if not r.success]
         if failed:
             raise RuntimeError(f"{len(failed)} publishes failed: {failed[0].error}")
@@ -151,15 +181,15 @@ def main() -> None:
             measure(
                 "boto3 send_message loop",
                 args.loop_messages,
-                lambda: boto3_loop(url, queue, args.loop_messages),
+                lambda w: boto3_loop(url, queue, args.loop_messages, w),
             ),
-            measure("boto3 send_message_batch", n, lambda: boto3_batches(url, queue, n)),
+            measure("boto3 send_message_batch", n, lambda w: boto3_batches(url, queue, n, w)),
             measure(
                 "aiobotocore batches (8 in flight)",
                 n,
-                lambda: asyncio.run(aiobotocore_batches(url, queue, n)),
+                lambda w: asyncio.run(aiobotocore_batches(url, queue, n, w)),
             ),
-            measure("enterprise-sqs publisher", n, lambda: asyncio.run(publisher(url, n))),
+            measure("enterprise-sqs publisher", n, lambda w: asyncio.run(publisher(url, n, w))),
         ]
     finally:
         server.terminate()

@@ -29,7 +29,7 @@ def _length_prefixed(data: bytes) -> bytes:
 
 
 def md5_of_attributes(attributes: Mapping[str, MessageAttributeValue]) -> str | None:
-    """Hex MD5 over message (or system) attributes; ``None`` when there are none, as SQS omits it."""
+    """Hex MD5 over message (or system) attributes; ``None`` when there are none (SQS omits it)."""
     if not attributes:
         return None
     digest = hashlib.md5(usedforsecurity=False)

@@ -38,4 +38,7 @@ class Credentials:
 
     def __repr__(self) -> str:
         token = ", session_token=<set>" if self.session_token else ""
-        return f"Credentials(access_key_id='…{self.access_key_id[-4:]}', secret_access_key=<hidden>{token})"
+        return (
+            f"Credentials(access_key_id='…{self.access_key_id[-4:]}', "
+            f"secret_access_key=<hidden>{token})"
+        )

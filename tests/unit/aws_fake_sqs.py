@@ -23,12 +23,14 @@ class FakeSQS:
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.headers: list[dict[str, str]] = []
         self.url = ""
 
     async def _handle(self, request: web.Request) -> web.Response:
         operation = request.headers.get("X-Amz-Target", "").removeprefix("AmazonSQS.")
         payload = json.loads(await request.text() or "{}")
         self.requests.append((operation, payload))
+        self.headers.append(dict(request.headers))
         status, headers, body = self.handler(operation, payload)
         return web.Response(
             status=status,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -334,11 +335,34 @@ async def test_client_errors_translate_to_typed_errors(
 
 
 async def test_parameter_validation_error_becomes_invalid_parameter_value(aws: AWSBackend) -> None:
+    # Through aiobotocore: botocore's parameter validation, translated.
+    with pytest.raises(InvalidParameterValue) as info:
+        await aws.list_queues(max_results="ten")  # type: ignore[arg-type]  # wrong on purpose
+    assert "MaxResults" in str(info.value)
+    assert isinstance(info.value.__cause__, boto_exc.ParamValidationError)
+
+
+@pytest.mark.parametrize(
+    ("call", "parameter"),
+    [
+        (lambda a, u: a.receive(u, max_messages="ten"), "MaxNumberOfMessages"),
+        (lambda a, u: a.receive(u, wait_time_seconds=True), "WaitTimeSeconds"),
+        (
+            lambda a, u: a.change_visibility_batch(
+                u, [ChangeVisibilityEntry(id="a", receipt_handle="r", visibility_timeout=1.5)]
+            ),
+            "Entries[0].VisibilityTimeout",
+        ),
+    ],
+    ids=["receive-max", "receive-wait", "visibility"],
+)
+async def test_hand_written_path_rejects_non_integers_before_sending(
+    aws: AWSBackend, call: Any, parameter: str
+) -> None:
     url = await aws.create_queue("params")
     with pytest.raises(InvalidParameterValue) as info:
-        await aws.receive(url, max_messages="ten")  # type: ignore[arg-type]  # wrong on purpose
-    assert "MaxNumberOfMessages" in str(info.value)
-    assert isinstance(info.value.__cause__, boto_exc.ParamValidationError)
+        await call(aws, url)
+    assert parameter in str(info.value)
 
 
 async def test_nothing_listening_is_a_transport_error() -> None:
@@ -674,3 +698,197 @@ async def test_a_full_one_mib_message_is_sent_without_blocking_the_event_loop(
     body = "x" * (1024 * 1024)
     sent = await aws.send_message(url, SendEntry(id="big", body=body))
     assert sent.md5_of_body == md5_of_body(body)
+
+
+# -- the hand-written path for the hot operations -------------------------------------------------
+
+
+async def test_hot_operations_never_leak_credentials_in_errors_or_logs(
+    moto_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    reset_moto(moto_url)
+    backend = AWSBackend(region="us-east-1", credentials=CREDS, endpoint_url=moto_url)
+    texts = [repr(backend)]
+    url = await backend.create_queue("hot-leak")
+    await backend.send_batch(url, [SendEntry(id="a", body="hello")])
+    [message] = await backend.receive(url, wait_time_seconds=1)
+    await backend.change_visibility_batch(
+        url,
+        [
+            ChangeVisibilityEntry(
+                id="c", receipt_handle=message.receipt_handle, visibility_timeout=0
+            )
+        ],
+    )
+    await backend.delete_batch(url, [DeleteEntry(id="d", receipt_handle=message.receipt_handle)])
+    missing = url.rsplit("/", 1)[0] + "/no-such-queue"
+    for call in (
+        backend.send_batch(missing, [SendEntry(id="a", body="x")]),
+        backend.receive(missing),
+        backend.delete_batch(missing, [DeleteEntry(id="d", receipt_handle="r")]),
+    ):
+        with pytest.raises(QueueDoesNotExist) as info:
+            await call
+        assert isinstance(info.value.__cause__, boto_exc.ClientError)
+        texts += [str(info.value), repr(info.value), repr(info.value.__cause__)]
+    await backend.aclose()
+    texts += [r.getMessage() for r in caplog.records]
+    assert_no_secrets("\n".join(texts))
+
+
+async def test_hot_operations_are_signed_with_the_session_token_and_name_their_target() -> None:
+    def answer(op: str, req: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
+        entries = req["Entries"]
+        return 200, {}, {"Successful": [{"Id": e["Id"]} for e in entries], "Failed": []}
+
+    async with fake_sqs(answer) as fake:
+        backend = AWSBackend(region="eu-west-1", credentials=CREDS, endpoint_url=fake.url)
+        await backend.delete_batch("http://q/1/q", [DeleteEntry(id="d", receipt_handle="r")])
+        await backend.aclose()
+    [headers] = fake.headers
+    assert headers["X-Amz-Target"] == "AmazonSQS.DeleteMessageBatch"
+    assert headers["X-Amz-Security-Token"] == TOKEN
+    assert f"Credential={KEY_ID}/" in headers["Authorization"]
+    assert "/eu-west-1/sqs/aws4_request" in headers["Authorization"]
+    assert SECRET not in "\n".join(f"{k}: {v}" for k, v in headers.items())
+
+
+async def test_hot_operations_sign_each_request_with_refreshed_credentials(
+    clean_aws_env: Path,
+) -> None:
+    # A credential_process whose credentials expire within botocore's refresh window: the
+    # provider hands out new keys on every refresh, as an assumed role does when it rotates.
+    script = clean_aws_env / "rotate.py"
+    script.write_text(
+        "import datetime, json, pathlib\n"
+        f"counter = pathlib.Path({str(clean_aws_env / 'n')!r})\n"
+        "n = int(counter.read_text()) + 1 if counter.exists() else 1\n"
+        "counter.write_text(str(n))\n"
+        "expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=12)\n"
+        "print(json.dumps({'Version': 1, 'AccessKeyId': f'AKIAROTATED{n:04d}',\n"
+        "    'SecretAccessKey': 'rotating-secret', 'SessionToken': f'rotating-token-{n}',\n"
+        "    'Expiration': expires.isoformat()}))\n"
+    )
+    (clean_aws_env / "config").write_text(
+        f"[profile rotating]\nregion = us-east-1\ncredential_process = {sys.executable} {script}\n"
+    )
+
+    def answer(op: str, req: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
+        return 200, {}, {"Successful": [{"Id": e["Id"]} for e in req["Entries"]], "Failed": []}
+
+    async with fake_sqs(answer) as fake:
+        backend = AWSBackend(profile="rotating", endpoint_url=fake.url)
+        for _ in range(2):
+            await backend.delete_batch("http://q/1/q", [DeleteEntry(id="d", receipt_handle="r")])
+        await backend.aclose()
+    keys = [h["Authorization"].split("Credential=")[1].split("/")[0] for h in fake.headers]
+    tokens = [h["X-Amz-Security-Token"] for h in fake.headers]
+    assert all(k.startswith("AKIAROTATED") for k in keys)
+    assert len(set(keys)) == 2, keys  # each request signed with what the provider holds now
+    assert [t.rsplit("-", 1)[1] for t in tokens] == [k[-4:].lstrip("0") for k in keys]
+
+
+async def test_hot_operation_against_a_closed_port_is_a_transport_error() -> None:
+    backend = AWSBackend(
+        region="us-east-1", credentials=CREDS, endpoint_url=f"http://127.0.0.1:{free_port()}"
+    )
+    with pytest.raises(TransportError) as info:
+        await backend.send_batch("http://q/1/q", [SendEntry(id="a", body="x")])
+    assert type(info.value) is TransportError
+    assert isinstance(info.value.__cause__, boto_exc.EndpointConnectionError)
+    assert_no_secrets(str(info.value))
+    await backend.aclose()
+
+
+async def test_hot_operation_that_gets_no_answer_is_a_request_timeout() -> None:
+    async with silent_server() as url:
+        backend = AWSBackend(
+            region="us-east-1", credentials=CREDS, endpoint_url=url, read_timeout=0.3
+        )
+        with pytest.raises(RequestTimeout) as info:
+            await backend.receive("http://q/1/q")
+        await backend.aclose()
+    assert isinstance(info.value.__cause__, boto_exc.ReadTimeoutError)
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (sqs_error("InternalError", "InternalError", "boom", 500), ServiceUnavailable),
+        (sqs_error("RequestThrottled", "RequestThrottled", "Rate exceeded", 400), ThrottlingError),
+        (
+            (502, {"Content-Type": "text/html"}, {"html": "<html>bad gateway</html>"}),
+            ServiceUnavailable,
+        ),
+    ],
+    ids=["5xx", "throttled", "proxy-page"],
+)
+async def test_hot_operation_errors_translate_as_aiobotocore_calls_do(
+    answer: tuple[int, dict[str, str], dict[str, Any]], expected: type[SQSError]
+) -> None:
+    async with fake_sqs(lambda op, req: answer) as fake:
+        backend = AWSBackend(region="us-east-1", credentials=CREDS, endpoint_url=fake.url)
+        with pytest.raises(expected) as hot:
+            await backend.send_batch("http://q/1/q", [SendEntry(id="a", body="x")])
+        with pytest.raises(expected) as admin:
+            await backend.list_queues()
+        await backend.aclose()
+    assert (hot.value.actual_code, hot.value.message) == (
+        admin.value.actual_code,
+        admin.value.message,
+    )
+    assert len(fake.requests) == 2  # one attempt each: retries are the resilience layer's
+
+
+async def test_binary_attributes_round_trip_through_the_hand_written_path(
+    aws: AWSBackend,
+) -> None:
+    url = await aws.create_queue("binary")
+    attrs = {"b": MessageAttributeValue.binary(bytes(range(256)))}
+    result = await aws.send_batch(url, [SendEntry(id="x", body="b", message_attributes=attrs)])
+    assert result.failed == []
+    [message] = await aws.receive(url, message_attribute_names=["All"], wait_time_seconds=1)
+    assert message.message_attributes == attrs
+
+
+async def test_hot_operations_use_the_endpoint_aiobotocore_resolves(
+    clean_aws_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No endpoint_url given: botocore's own resolution (here its AWS_ENDPOINT_URL_SQS setting)
+    # decides where the hand-written path sends, exactly as for aiobotocore calls.
+    def answer(op: str, req: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
+        if op == "ListQueues":
+            return 200, {}, {"QueueUrls": []}
+        return 200, {}, {"Successful": [{"Id": e["Id"]} for e in req["Entries"]], "Failed": []}
+
+    async with fake_sqs(answer) as fake:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", fake.url)
+        backend = AWSBackend(region="us-west-2", credentials=CREDS)
+        await backend.list_queues()
+        await backend.delete_batch("http://q/1/q", [DeleteEntry(id="d", receipt_handle="r")])
+        await backend.aclose()
+    assert [op for op, _ in fake.requests] == ["ListQueues", "DeleteMessageBatch"]
+    assert "/us-west-2/sqs/aws4_request" in fake.headers[1]["Authorization"]
+
+
+async def test_a_full_one_mib_batch_is_sent_without_blocking_the_event_loop(
+    aws: AWSBackend,
+) -> None:
+    # aiohttp warns (an error under our pytest settings) when a body over 1 MiB is sent as raw
+    # bytes; the hand-written path streams such bodies too.
+    url = await aws.create_queue("large-batch")
+    body = "x" * (1024 * 1024)
+    result = await aws.send_batch(url, [SendEntry(id="big", body=body)])
+    assert result.failed == []
+    assert result.successful[0].md5_of_body == md5_of_body(body)
+
+
+async def test_hot_operation_without_credentials_is_a_configuration_error(
+    clean_aws_env: Path, moto_url: str
+) -> None:
+    backend = AWSBackend(region="us-east-1", endpoint_url=moto_url)
+    with pytest.raises(ConfigurationError, match="credentials") as info:
+        await backend.send_batch(f"{moto_url}/123456789012/q", [SendEntry(id="a", body="x")])
+    assert isinstance(info.value.__cause__, boto_exc.NoCredentialsError)
+    await backend.aclose()

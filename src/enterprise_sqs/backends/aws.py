@@ -5,6 +5,12 @@ This module owns the client's lifecycle (created lazily on the first call, close
 mapping between our models and SQS's JSON shapes lives in
 :mod:`enterprise_sqs.backends.aws_translate`.
 
+The four hot operations (SendMessageBatch, ReceiveMessage, DeleteMessageBatch,
+ChangeMessageVisibilityBatch) skip aiobotocore's per-request machinery and go through
+:mod:`enterprise_sqs.backends.aws_wire`, which reuses this client's credentials, region and
+endpoint; their errors pass through the same :func:`translate_error`. Everything else (queue
+administration, single-message calls) is an aiobotocore call.
+
 botocore's own retries are switched off (one attempt per call): the resilience layer above the
 backend retries with its own budget and circuit breaker, and two retry layers would multiply.
 """
@@ -16,12 +22,15 @@ import contextlib
 import io
 import logging
 import os
+import ssl
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiobotocore.config import AioConfig
+from aiobotocore.credentials import AioCredentials
 from aiobotocore.session import AioSession
+from botocore.httpsession import get_cert_path
 
 from enterprise_sqs.backends.aws_redact import forget_secrets, remember_secrets
 from enterprise_sqs.backends.aws_translate import (
@@ -32,11 +41,13 @@ from enterprise_sqs.backends.aws_translate import (
     send_success_from_wire,
     translate_error,
 )
+from enterprise_sqs.backends.aws_wire import WireSQS
 from enterprise_sqs.credentials import Credentials
 from enterprise_sqs.errors import (
     ChecksumMismatch,
     ClientClosedError,
     ConfigurationError,
+    InvalidParameterValue,
     error_for_code,
 )
 from enterprise_sqs.models import (
@@ -154,6 +165,7 @@ class AWSBackend:
                 self._read_timeout,
             )
         self._client: Any = None
+        self._wire: WireSQS | None = None
         self._resolved_region: str | None = region
         self._exit_stack: contextlib.AsyncExitStack | None = None
         self._lock = asyncio.Lock()
@@ -240,16 +252,57 @@ class AWSBackend:
             await stack.aclose()
             raise
         client.meta.events.register("before-send.sqs", _stream_large_body)
+        try:
+            wire = await self._open_wire(session, client, region)
+        except BaseException:
+            await stack.aclose()
+            raise
+        stack.push_async_callback(wire.aclose)
+        self._wire = wire
         self._exit_stack = stack
         self._resolved_region = region
         self._client = client
         logger.debug("created SQS client for %s", self.name, extra={"backend": self.name})
+
+    async def _open_wire(self, session: AioSession, client: Any, region: str) -> WireSQS:
+        """The hand-written path for the hot operations, resolved from the open client."""
+        if self._credentials is not None:
+            credentials: Any = AioCredentials(
+                self._credentials.access_key_id,
+                self._credentials.secret_access_key,
+                self._credentials.session_token,
+            )
+        else:
+            # The session caches what its provider chain resolved: the very object the client
+            # signs with (refreshable for roles), or None (then every call says so).
+            credentials = await session.get_credentials()
+        ssl_context: ssl.SSLContext | None = None
+        endpoint: str = client.meta.endpoint_url
+        if endpoint.startswith("https:"):
+            # The CA bundle botocore verifies against (AWS_CA_BUNDLE / ca_bundle, else its
+            # default); loading it reads a file, so do that off the event loop.
+            cafile = get_cert_path(session.get_config_variable("ca_bundle") or True)
+            ssl_context = await asyncio.to_thread(ssl.create_default_context, cafile=cafile)
+        return WireSQS(
+            endpoint_url=endpoint,
+            region=client.meta.region_name or region,
+            signing_name=client.meta.service_model.signing_name,
+            credentials=credentials,
+            service_model=client.meta.service_model,
+            user_agent=f"{client.meta.config.user_agent} lib/enterprise-sqs",
+            ssl_context=ssl_context,
+            proxies=client.meta.config.proxies,
+            connect_timeout=self._connect_timeout,
+            read_timeout=self._read_timeout,
+            max_pool_connections=self._max_pool_connections,
+        )
 
     async def aclose(self) -> None:
         """Close the client and its connections. Safe to call twice."""
         self._closed = True
         async with self._lock:
             stack, self._exit_stack, self._client = self._exit_stack, None, None
+            self._wire = None
         if stack is not None:
             await stack.aclose()
 
@@ -269,6 +322,21 @@ class AWSBackend:
                 raise
             raise translated from exc
         return response
+
+    async def _hot(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """A hot operation through the hand-written path; errors translated as in :meth:`_call`."""
+        if self._wire is None:
+            await self._get_client()
+        wire = self._wire
+        if wire is None:  # closed while opening
+            raise ClientClosedError(f"{self.name} backend is closed")
+        try:
+            return await wire.call(operation, params)
+        except Exception as exc:
+            translated = translate_error(exc)
+            if translated is None:
+                raise
+            raise translated from exc
 
     # -- queues ---------------------------------------------------------------------------------
 
@@ -363,10 +431,12 @@ class AWSBackend:
     async def send_batch(
         self, queue_url: str, entries: Sequence[SendEntry]
     ) -> BatchResult[SendSuccess]:
-        response = await self._call(
-            "send_message_batch",
-            QueueUrl=queue_url,
-            Entries=[send_entry_to_wire(e, batch=True) for e in entries],
+        response = await self._hot(
+            "SendMessageBatch",
+            {
+                "QueueUrl": queue_url,
+                "Entries": [send_entry_to_wire(e, batch=True, json_ready=True) for e in entries],
+            },
         )
         by_id = {e.id: e for e in entries}
         successful: list[SendSuccess] = []
@@ -422,7 +492,12 @@ class AWSBackend:
             params["MessageAttributeNames"] = list(message_attribute_names)
         if receive_request_attempt_id is not None:
             params["ReceiveRequestAttemptId"] = receive_request_attempt_id
-        response = await self._call("receive_message", **params)
+        _check_ints(
+            MaxNumberOfMessages=max_messages,
+            WaitTimeSeconds=wait_time_seconds,
+            VisibilityTimeout=visibility_timeout,
+        )
+        response = await self._hot("ReceiveMessage", params)
         messages: list[ReceivedMessage] = []
         for wire in response.get("Messages", []):
             message = received_from_wire(wire)
@@ -433,27 +508,37 @@ class AWSBackend:
     async def delete_batch(
         self, queue_url: str, entries: Sequence[DeleteEntry]
     ) -> BatchResult[str]:
-        response = await self._call(
-            "delete_message_batch",
-            QueueUrl=queue_url,
-            Entries=[{"Id": e.id, "ReceiptHandle": e.receipt_handle} for e in entries],
+        response = await self._hot(
+            "DeleteMessageBatch",
+            {
+                "QueueUrl": queue_url,
+                "Entries": [{"Id": e.id, "ReceiptHandle": e.receipt_handle} for e in entries],
+            },
         )
         return _id_result(response)
 
     async def change_visibility_batch(
         self, queue_url: str, entries: Sequence[ChangeVisibilityEntry]
     ) -> BatchResult[str]:
-        response = await self._call(
-            "change_message_visibility_batch",
-            QueueUrl=queue_url,
-            Entries=[
-                {
-                    "Id": e.id,
-                    "ReceiptHandle": e.receipt_handle,
-                    "VisibilityTimeout": e.visibility_timeout,
-                }
-                for e in entries
-            ],
+        _check_ints(
+            **{
+                f"Entries[{i}].VisibilityTimeout": e.visibility_timeout
+                for i, e in enumerate(entries)
+            }
+        )
+        response = await self._hot(
+            "ChangeMessageVisibilityBatch",
+            {
+                "QueueUrl": queue_url,
+                "Entries": [
+                    {
+                        "Id": e.id,
+                        "ReceiptHandle": e.receipt_handle,
+                        "VisibilityTimeout": e.visibility_timeout,
+                    }
+                    for e in entries
+                ],
+            },
         )
         return _id_result(response)
 
@@ -499,6 +584,17 @@ class AWSBackend:
     async def cancel_message_move_task(self, task_handle: str) -> int:
         response = await self._call("cancel_message_move_task", TaskHandle=task_handle)
         return int(response.get("ApproximateNumberOfMessagesMoved", 0))
+
+
+def _check_ints(**values: object) -> None:
+    """What botocore's parameter validation checked for the integers of the hot operations: the
+    hand-written path must not send a string where SQS expects a number."""
+    for name, value in values.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InvalidParameterValue(
+                f"Invalid type for parameter {name}, value: {value!r}, type: "
+                f"{type(value).__name__}, valid types: int"
+            )
 
 
 def _id_result(response: Mapping[str, Any]) -> BatchResult[str]:

@@ -1,5 +1,5 @@
-"""What crosses the aiobotocore boundary: our models to SQS JSON shapes and back, and botocore's
-exceptions to ours.
+"""What crosses the SQS boundary: our models to SQS JSON shapes and back, and botocore's
+exceptions to ours, for aiobotocore calls and the hand-written path of ``aws_wire`` alike.
 
 Kept apart from :mod:`enterprise_sqs.backends.aws` (which owns the client and its lifecycle) so
 the pure mapping can be read, and tested, without a connection. Nothing here performs I/O.
@@ -8,6 +8,8 @@ the pure mapping can be read, and tested, without a connection. Nothing here per
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -127,12 +129,20 @@ def _client_error(exc: boto_exc.ClientError) -> SQSError:
 # -- message attributes ---------------------------------------------------------------------------
 
 
-def attributes_to_wire(attributes: Mapping[str, MessageAttributeValue]) -> dict[str, Any]:
+def attributes_to_wire(
+    attributes: Mapping[str, MessageAttributeValue], *, json_ready: bool = False
+) -> dict[str, Any]:
+    """Attributes as request parameters: binary values as bytes for aiobotocore, or as the
+    base64 text AWS JSON carries (``json_ready``, for the hand-written path)."""
     wire: dict[str, Any] = {}
     for name, value in attributes.items():
         item: dict[str, Any] = {"DataType": value.data_type}
         if value.binary_value is not None:
-            item["BinaryValue"] = value.binary_value
+            item["BinaryValue"] = (
+                base64.b64encode(value.binary_value).decode("ascii")
+                if json_ready
+                else value.binary_value
+            )
         if value.string_value is not None:
             item["StringValue"] = value.string_value
         wire[name] = item
@@ -140,31 +150,53 @@ def attributes_to_wire(attributes: Mapping[str, MessageAttributeValue]) -> dict[
 
 
 def attributes_from_wire(wire: Mapping[str, Any] | None) -> dict[str, MessageAttributeValue]:
+    """Attributes from an answer: binary values as bytes (parsed by botocore) or as base64 text
+    (raw AWS JSON, from the hand-written path)."""
     result: dict[str, MessageAttributeValue] = {}
     for name, item in (wire or {}).items():
-        binary = item.get("BinaryValue")
         result[name] = MessageAttributeValue(
             str(item.get("DataType", "")),
             string_value=item.get("StringValue"),
-            binary_value=bytes(binary) if binary is not None else None,
+            binary_value=_blob(item.get("BinaryValue")),
         )
     return result
+
+
+def _blob(value: Any) -> bytes | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except binascii.Error as exc:
+            raise SQSError(
+                "the endpoint answered a binary attribute value that is not base64",
+                code="InternalError",
+            ) from exc
+    return bytes(value)
 
 
 # -- send -----------------------------------------------------------------------------------------
 
 
-def send_entry_to_wire(entry: SendEntry, *, batch: bool) -> dict[str, Any]:
-    """A SendMessageBatchRequestEntry (``batch``) or SendMessage parameters."""
+def send_entry_to_wire(
+    entry: SendEntry, *, batch: bool, json_ready: bool = False
+) -> dict[str, Any]:
+    """A SendMessageBatchRequestEntry (``batch``) or SendMessage parameters (``json_ready``:
+    binary attribute values as base64 text, as AWS JSON carries them)."""
     wire: dict[str, Any] = {"MessageBody": entry.body}
     if batch:
         wire["Id"] = entry.id
     if entry.delay_seconds is not None:
         wire["DelaySeconds"] = entry.delay_seconds
     if entry.message_attributes:
-        wire["MessageAttributes"] = attributes_to_wire(entry.message_attributes)
+        wire["MessageAttributes"] = attributes_to_wire(
+            entry.message_attributes, json_ready=json_ready
+        )
     if entry.system_attributes:
-        wire["MessageSystemAttributes"] = attributes_to_wire(entry.system_attributes)
+        wire["MessageSystemAttributes"] = attributes_to_wire(
+            entry.system_attributes, json_ready=json_ready
+        )
     if entry.group_id is not None:
         wire["MessageGroupId"] = entry.group_id
     if entry.deduplication_id is not None:

@@ -52,7 +52,8 @@ def to_message_attributes(
 def message_size(body: str, attributes: Mapping[str, MessageAttributeValue]) -> int:
     """Bytes SQS counts against ``MaximumMessageSize``: the UTF-8 body plus, per message
     attribute, its name, data type and value."""
-    size = len(body.encode("utf-8"))
+    # An ASCII str knows it is ASCII (O(1)), and then its length is its UTF-8 size: no copy.
+    size = len(body) if body.isascii() else len(body.encode("utf-8"))
     for name, value in attributes.items():
         size += len(name.encode("utf-8")) + len(value.data_type.encode("utf-8"))
         if value.binary_value is not None:

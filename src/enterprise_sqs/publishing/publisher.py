@@ -15,6 +15,7 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, NoReturn
 
 from enterprise_sqs.backends.base import Backend
@@ -43,6 +44,7 @@ __all__ = ["PublishResult", "Publisher"]
 logger = logging.getLogger(__name__)
 
 _MAX_DELAY_SECONDS = 900
+_NO_ATTRIBUTES: Mapping[str, MessageAttributeValue] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -159,7 +161,9 @@ class Publisher:
             else None
         )
         self._delay = delay_seconds
-        self._attributes = to_message_attributes(attributes)
+        self._attributes: Mapping[str, MessageAttributeValue] = MappingProxyType(
+            to_message_attributes(attributes)
+        )
         self._serializer: Serializer = serializer or JSONSerializer()
         self._linger = float(linger)
         self._max_in_flight = max_in_flight_batches
@@ -168,6 +172,8 @@ class Publisher:
         self._info: QueueInfo | None = None
         self._batcher: SendBatcher | None = None
         self._setup_lock = asyncio.Lock()
+        self._arriving = 0
+        self._all_arrived = asyncio.Event()
         self._closed = False
 
     def __repr__(self) -> str:
@@ -220,22 +226,41 @@ class Publisher:
         """
         if self._closed:
             raise ClientClosedError(f"{self!r} is closed; create a new publisher")
+        # Counted from here until the message is in the batcher, so that flush() (and aclose)
+        # also waits for publishes still resolving the queue.
+        self._arriving += 1
         try:
-            info, batcher = await self._setup()
+            info, batcher = (
+                (self._info, self._batcher)
+                if self._info is not None and self._batcher is not None
+                else await self._setup()
+            )
         except EnterpriseSQSError as exc:
+            self._arrived()
             return _fail(exc)
+        except BaseException:
+            self._arrived()
+            raise
         try:
             outgoing, key = self._prepare(
                 info, obj, group_id, deduplication_id, delay_seconds, attributes, trace_header
             )
         except EnterpriseSQSError as exc:
+            self._arrived()
             return _fail(exc, info.url)
+        except BaseException:
+            self._arrived()
+            raise
         if key is not None and self._window is not None:
             fresh, first_id = self._window.reserve(key)
             if not fresh:
+                self._arrived()
                 return PublishResult(
                     success=True, queue_url=info.url, message_id=first_id, duplicate=True
                 )
+        # submit() queues the message before its first suspension, so no flush can run between
+        # this count going down and the message being in the batcher.
+        self._arrived()
         outcome = await batcher.submit(outgoing)
         if isinstance(outcome, SendSuccess):
             if key is not None and self._window is not None:
@@ -269,9 +294,17 @@ class Publisher:
         trace_header: str | None,
     ) -> tuple[Outgoing, str | None]:
         body = encode_body(obj, self._serializer)
-        message_attributes = {**self._attributes, **to_message_attributes(attributes)}
-        system_attributes = (
-            {"AWSTraceHeader": MessageAttributeValue.string(trace_header)} if trace_header else {}
+        # Per-message work only for what the call adds: the publisher's own attributes are
+        # shared (read-only) by every message that brings none.
+        message_attributes: Mapping[str, MessageAttributeValue] = (
+            {**self._attributes, **to_message_attributes(attributes)}
+            if attributes
+            else self._attributes
+        )
+        system_attributes: Mapping[str, MessageAttributeValue] = (
+            {"AWSTraceHeader": MessageAttributeValue.string(trace_header)}
+            if trace_header
+            else _NO_ATTRIBUTES
         )
         delay = delay_seconds if delay_seconds is not None else self._delay
         group = group_id if group_id is not None else self._group_id
@@ -344,11 +377,20 @@ class Publisher:
 
     async def flush(self) -> None:
         """Send everything waiting, and wait until every accepted message is answered."""
+        while self._arriving:
+            self._all_arrived.clear()
+            await self._all_arrived.wait()
         if self._batcher is not None:
             await self._batcher.flush()
 
+    def _arrived(self) -> None:
+        self._arriving -= 1
+        if not self._arriving:
+            self._all_arrived.set()
+
     async def aclose(self) -> None:
-        """Flush, then refuse further publishes. Safe to call twice."""
+        """Refuse new publishes, then wait until every publish already started has its result
+        (flushing what waits in batches). Safe to call twice."""
         if self._closed:
             return
         self._closed = True
