@@ -14,15 +14,19 @@ so every publisher shares one circuit breaker and one retry budget per client.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from enterprise_sqs.backends.base import Backend
 from enterprise_sqs.backends.url import open_backend
 from enterprise_sqs.clock import Clock
+from enterprise_sqs.codecs.base import Codec
 from enterprise_sqs.codecs.serialization import Serializer
 from enterprise_sqs.config import EnterpriseSQSConfig
+from enterprise_sqs.consuming.consumer import Consumer
+from enterprise_sqs.consuming.options import ConsumerOptions
 from enterprise_sqs.errors import ClientClosedError, ConfigurationError
 from enterprise_sqs.publishing.dedup import DeduplicationStrategy
 from enterprise_sqs.publishing.publisher import Publisher
@@ -68,6 +72,7 @@ class EnterpriseSQS:
         self._client: ResilientBackend | None = None
         self._resolver: QueueResolver | None = None
         self._publishers: list[Publisher] = []
+        self._consumers: list[Consumer] = []
         self._closed = False
 
     def __repr__(self) -> str:
@@ -136,6 +141,7 @@ class EnterpriseSQS:
         linger: float = 0.005,
         max_in_flight_batches: int = 8,
         create_queue: bool = False,
+        codecs: Sequence[Codec] = (),
     ) -> Publisher:
         """A publisher for ``queue`` (a name or URL). See :class:`Publisher` for the options.
 
@@ -158,6 +164,7 @@ class EnterpriseSQS:
             create_queue=create_queue,
             resolver=self._queue_resolver(),
             clock=self._clock,
+            codecs=codecs,
         )
         self._publishers.append(publisher)
         return publisher
@@ -166,11 +173,40 @@ class EnterpriseSQS:
     def publishers(self) -> list[Publisher]:
         return list(self._publishers)
 
+    def create_consumer(self, queue: str, **options: Any) -> Consumer:
+        """A consumer for ``queue`` (a name or URL); start it with ``await consumer.start(fn)``.
+
+        ``options`` are those of :class:`~enterprise_sqs.consuming.ConsumerOptions`
+        (``processing_mode``, ``batch_size``, ``max_messages``, ``wait_time_seconds``,
+        ``visibility_timeout_seconds``, ``throttle_delay_ms``, ``polling_interval``,
+        ``concurrency``, ``handler_timeout``, ``message_type``, ...).
+
+        Raises:
+            ConfigurationError: an unknown option or a bad value.
+            ClientClosedError: this client is closed.
+        """
+        try:
+            consumer_options = ConsumerOptions(**options)
+        except TypeError as exc:
+            known = ", ".join(sorted(ConsumerOptions.__dataclass_fields__))
+            raise ConfigurationError(f"{exc}; consumer options are: {known}") from exc
+        consumer = Consumer(
+            self.get_sqs_client(), queue, consumer_options, resolver=self._queue_resolver()
+        )
+        self._consumers.append(consumer)
+        return consumer
+
+    @property
+    def consumers(self) -> list[Consumer]:
+        return list(self._consumers)
+
     async def aclose(self) -> None:
-        """Flush and close every publisher, then close the backend. Safe to call twice."""
+        """Stop every consumer, flush and close every publisher, then close the backend.
+        Safe to call twice."""
         if self._closed:
             return
         self._closed = True
+        await asyncio.gather(*(consumer.stop() for consumer in self._consumers))
         for publisher in self._publishers:
             await publisher.aclose()
         if self._client is not None:

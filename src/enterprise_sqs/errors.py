@@ -10,7 +10,11 @@ the most specific class below at its boundary and chains the original with ``rai
     │   └── InvalidBackendURL               a backend URL we cannot open
     ├── ClientClosedError                   a backend, publisher or consumer used after aclose()
     ├── MessageSerializationError           an object cannot become a message body
+    ├── CodecError                          a codec cannot decode a message (tampered, no key)
     ├── CircuitOpenError                    a circuit breaker refused the call (.retry_after)
+    ├── ValidationError                     a consumed message is invalid: never retried (DLQ)
+    ├── HandlerTimeoutError                 a consumer's handler ran past handler_timeout
+    ├── Retry                               raised by a handler: retry after .delay seconds
     └── SQSError                            an SQS operation failed (.code .message .retryable)
         ├── SenderError                     the request is wrong: fix it, never retry it
         │   ├── QueueDoesNotExist
@@ -63,10 +67,12 @@ __all__ = [
     "BatchRequestTooLong",
     "ChecksumMismatch",
     "ClientClosedError",
+    "CodecError",
     "ConfigurationError",
     "EmptyBatchRequest",
     "EnterpriseSQSError",
     "ExpiredToken",
+    "HandlerTimeoutError",
     "InvalidAddress",
     "InvalidAttributeName",
     "InvalidAttributeValue",
@@ -90,6 +96,7 @@ __all__ = [
     "ReceiptHandleIsInvalid",
     "RequestTimeout",
     "ResourceNotFound",
+    "Retry",
     "SQSError",
     "SenderError",
     "ServiceUnavailable",
@@ -98,6 +105,7 @@ __all__ = [
     "TooManyEntriesInBatchRequest",
     "TransportError",
     "UnsupportedOperation",
+    "ValidationError",
     "error_class_for_code",
     "error_for_code",
 ]
@@ -156,6 +164,51 @@ def _rebuild_open(
 
 class MessageSerializationError(EnterpriseSQSError, TypeError):
     """An object could not be turned into a message body (or a body back into an object)."""
+
+
+class ValidationError(EnterpriseSQSError, ValueError):
+    """A consumed message is invalid and will never succeed: a consumer does not retry it.
+
+    Raised by a handler (or by decoding a body into the declared message type), it sends the
+    message to the queue's dead-letter queue, or deletes it with a logged warning when the queue
+    has none. (pydantic's ``ValidationError`` is treated the same way.)
+    """
+
+
+class HandlerTimeoutError(EnterpriseSQSError, TimeoutError):
+    """A consumer's handler ran longer than ``handler_timeout``; the message is retried."""
+
+
+# Retry is a request ("retry this"), not an error: the short name reads well in handlers.
+class Retry(EnterpriseSQSError):
+    """Raised by a consumer's handler to retry the message after ``delay`` seconds.
+
+    ``delay`` becomes the message's visibility timeout (0 to 43200 whole seconds; fractions are
+    rounded up); ``None`` uses the consumer's exponential backoff.
+
+    Raises:
+        ConfigurationError: ``delay`` is not a number from 0 to 43200.
+    """
+
+    def __init__(self, delay: float | None = None, reason: str | None = None) -> None:
+        if delay is not None and (
+            isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay <= 43200
+        ):
+            raise ConfigurationError(
+                f"Retry(delay=...) must be a number of seconds from 0 to 43200, got {delay!r}"
+            )
+        self.delay = delay
+        self.reason = reason
+        when = "with backoff" if delay is None else f"in {delay} s"
+        super().__init__(f"retry {when}" + (f": {reason}" if reason else ""))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.delay, self.reason))
+
+
+class CodecError(EnterpriseSQSError):
+    """A codec (decryption, signature check, decompression, payload fetch) cannot turn a received
+    message back into what was sent. Never retryable: the same bytes fail the same way."""
 
 
 class SQSError(EnterpriseSQSError):
@@ -295,7 +348,10 @@ class MessageNotInflight(SenderError):
 class InvalidBatchEntryId(SenderError):
     code = "AWS.SimpleQueueService.InvalidBatchEntryId"
     type_name = "InvalidBatchEntryId"
-    default_message = "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long."
+    default_message = (
+        "A batch entry id can only contain alphanumeric characters, hyphens and underscores. "
+        "It can be at most 80 letters long."
+    )
 
 
 class BatchEntryIdsNotDistinct(SenderError):
@@ -496,7 +552,7 @@ for _cls in (ThrottlingError, ServiceUnavailable, TransportError):
     _register(_cls)
 for _sub in SenderError.__subclasses__():
     _register(_sub)
-# A message that is too long is reported by SQS as InvalidParameterValue; only we raise the subclass.
+# SQS reports a message that is too long as InvalidParameterValue; only we raise the subclass.
 _ALIASES["InvalidParameterValue"] = InvalidParameterValue
 
 

@@ -13,7 +13,12 @@ from enterprise_sqs.errors import ConfigurationError, EnterpriseSQSError
 __all__ = ["cli", "main"]
 
 # Exit codes scripts can rely on: 0 success, 1 an operation failed, 2 bad usage or configuration.
-EXIT_FAILED = 1
+
+
+class OperationFailed(click.ClickException):
+    """An SQS operation failed: one line on stderr, exit code 1."""
+
+    exit_code = 1
 
 
 class _Group(click.Group):
@@ -25,9 +30,7 @@ class _Group(click.Group):
         except ConfigurationError as exc:
             raise click.UsageError(str(exc), ctx) from exc
         except EnterpriseSQSError as exc:
-            error = click.ClickException(str(exc))
-            error.exit_code = EXIT_FAILED
-            raise error from exc
+            raise OperationFailed(str(exc)) from exc
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 from enterprise_sqs.backends.base import Backend
 from enterprise_sqs.clock import Clock
+from enterprise_sqs.codecs.base import Codec, CodecContext, Envelope, encode_all
 from enterprise_sqs.codecs.serialization import JSONSerializer, Serializer, encode_body
 from enterprise_sqs.errors import (
     ClientClosedError,
@@ -29,6 +31,7 @@ from enterprise_sqs.errors import (
     MessageTooLong,
     MissingParameter,
 )
+from enterprise_sqs.events import EventBus
 from enterprise_sqs.models import MessageAttributeValue, SendSuccess
 from enterprise_sqs.publishing.attributes import message_size, to_message_attributes
 from enterprise_sqs.publishing.batcher import Outgoing, SendBatcher
@@ -37,6 +40,7 @@ from enterprise_sqs.publishing.dedup import (
     DeduplicationWindow,
     content_deduplication_id,
 )
+from enterprise_sqs.publishing.events import PUBLISH_EVENT_KINDS, PublishEvent
 from enterprise_sqs.queues import QueueInfo, QueueResolver
 
 __all__ = ["PublishResult", "Publisher"]
@@ -105,6 +109,10 @@ class Publisher:
         max_in_flight_batches: batches sent concurrently.
         create_queue: create the queue if it does not exist (FIFO for a ``.fifo`` name).
         resolver: shares name → URL resolution between publishers of one client.
+        codecs: transformations applied to each serialized message, in order (compression,
+            encryption, signing, offload: see :mod:`enterprise_sqs.codecs`).
+
+    Observers subscribe to :attr:`events` (``published``, ``failed``, ``duplicate``).
     """
 
     def __init__(
@@ -124,6 +132,7 @@ class Publisher:
         create_queue: bool = False,
         resolver: QueueResolver | None = None,
         clock: Clock | None = None,
+        codecs: Sequence[Codec] = (),
     ) -> None:
         if not isinstance(queue, str) or not queue.strip():
             raise ConfigurationError(f"queue must be a non-empty queue name or URL, got {queue!r}")
@@ -147,6 +156,12 @@ class Publisher:
                 "max_in_flight_batches must be an int from 1 to 1000, "
                 f"got {max_in_flight_batches!r}"
             )
+        codecs = tuple(codecs)
+        for codec in codecs:
+            if not isinstance(codec, Codec):
+                raise ConfigurationError(
+                    f"codecs must have name, encode() and decode(); got {codec!r}"
+                )
         if serializer is not None and not isinstance(serializer, Serializer):
             raise ConfigurationError(
                 f"serializer must have dumps(obj) -> str and loads(str), got {serializer!r}"
@@ -175,6 +190,10 @@ class Publisher:
         self._arriving = 0
         self._all_arrived = asyncio.Event()
         self._closed = False
+        self._codecs = codecs
+        self._codec_context: CodecContext | None = None
+        self.events: EventBus[PublishEvent] = EventBus(PUBLISH_EVENT_KINDS, source="publisher")
+        self._clock_now = clock.monotonic if clock is not None else time.monotonic
 
     def __repr__(self) -> str:
         return f"Publisher(queue={self._queue!r}, closed={self._closed})"
@@ -226,8 +245,9 @@ class Publisher:
         """
         if self._closed:
             raise ClientClosedError(f"{self!r} is closed; create a new publisher")
+        started = self._clock_now()
         # Counted from here until the message is in the batcher, so that flush() (and aclose)
-        # also waits for publishes still resolving the queue.
+        # also waits for publishes still resolving the queue or running codecs.
         self._arriving += 1
         try:
             info, batcher = (
@@ -237,7 +257,7 @@ class Publisher:
             )
         except EnterpriseSQSError as exc:
             self._arrived()
-            return _fail(exc)
+            return self._failed(exc, None, started)
         except BaseException:
             self._arrived()
             raise
@@ -245,9 +265,12 @@ class Publisher:
             outgoing, key = self._prepare(
                 info, obj, group_id, deduplication_id, delay_seconds, attributes, trace_header
             )
+            if self._codecs:
+                outgoing = await self._encode(info, outgoing, key)
+            self._check_size(info, outgoing)
         except EnterpriseSQSError as exc:
             self._arrived()
-            return _fail(exc, info.url)
+            return self._failed(exc, info, started)
         except BaseException:
             self._arrived()
             raise
@@ -255,6 +278,8 @@ class Publisher:
             fresh, first_id = self._window.reserve(key)
             if not fresh:
                 self._arrived()
+                if self.events.wants("duplicate"):
+                    self._emit("duplicate", info, outgoing, started, message_id=first_id)
                 return PublishResult(
                     success=True, queue_url=info.url, message_id=first_id, duplicate=True
                 )
@@ -265,6 +290,15 @@ class Publisher:
         if isinstance(outcome, SendSuccess):
             if key is not None and self._window is not None:
                 self._window.confirm(key, outcome.message_id)
+            if self.events.wants("published"):
+                self._emit(
+                    "published",
+                    info,
+                    outgoing,
+                    started,
+                    message_id=outcome.message_id,
+                    sequence_number=outcome.sequence_number,
+                )
             return PublishResult(
                 success=True,
                 queue_url=info.url,
@@ -273,11 +307,83 @@ class Publisher:
             )
         if key is not None and self._window is not None:
             self._window.release(key)
+        return self._failed(outcome, info, started, outgoing)
+
+    def _failed(
+        self,
+        error: EnterpriseSQSError,
+        info: QueueInfo | None,
+        started: float,
+        outgoing: Outgoing | None = None,
+    ) -> PublishResult:
         logger.warning(
             "publish failed",
-            extra={"queue": info.name, "error_code": getattr(outcome, "actual_code", None)},
+            extra={
+                "queue": info.name if info is not None else self._queue,
+                "error_type": type(error).__name__,
+                "error_code": getattr(error, "actual_code", None),
+            },
         )
-        return _fail(outcome, info.url)
+        if self.events.wants("failed"):
+            self._emit("failed", info, outgoing, started, error=error)
+        return _fail(error, info.url if info is not None else None)
+
+    def _emit(
+        self,
+        kind: Literal["published", "failed", "duplicate"],
+        info: QueueInfo | None,
+        outgoing: Outgoing | None,
+        started: float,
+        *,
+        message_id: str | None = None,
+        sequence_number: str | None = None,
+        error: EnterpriseSQSError | None = None,
+    ) -> None:
+        self.events.emit(
+            PublishEvent(
+                kind=kind,
+                queue=info.name if info is not None else self._queue,
+                queue_url=info.url if info is not None else None,
+                message_id=message_id,
+                sequence_number=sequence_number,
+                error=error,
+                duration=self._clock_now() - started,
+                body=outgoing.body if outgoing is not None else None,
+                message_attributes=outgoing.message_attributes if outgoing is not None else {},
+                group_id=outgoing.group_id if outgoing is not None else None,
+                deduplication_id=outgoing.deduplication_id if outgoing is not None else None,
+            )
+        )
+
+    async def _encode(self, info: QueueInfo, outgoing: Outgoing, key: str | None) -> Outgoing:
+        """Run the codecs over the serialized message."""
+        if self._codec_context is None:
+            self._codec_context = CodecContext(
+                queue_name=info.name, queue_url=info.url, queue_arn=info.arn
+            )
+        envelope = await encode_all(
+            self._codecs,
+            Envelope(body=outgoing.body, attributes=outgoing.message_attributes),
+            self._codec_context,
+        )
+        outgoing.body = envelope.body
+        outgoing.message_attributes = envelope.attributes
+        if info.fifo and outgoing.deduplication_id is None and key is not None:
+            # The queue would hash the encoded body (different every time once encrypted):
+            # deduplicate by the original content instead.
+            outgoing.deduplication_id = key
+        return outgoing
+
+    @staticmethod
+    def _check_size(info: QueueInfo, outgoing: Outgoing) -> None:
+        size = message_size(outgoing.body, outgoing.message_attributes)
+        outgoing.size = size
+        if size > info.maximum_message_size:
+            over = size - info.maximum_message_size
+            raise MessageTooLong(
+                f"message is {size} bytes (body plus attributes), {over} bytes over the "
+                f"limit of {info.maximum_message_size} bytes of queue {info.name}"
+            )
 
     async def publish_many(self, objs: Iterable[Any], **options: Any) -> list[PublishResult]:
         """Publish several messages concurrently (so they share batches); results in order."""
@@ -321,13 +427,6 @@ class Publisher:
                     f"{info.name} is a FIFO queue: per-message delay_seconds is not allowed"
                 )
         key = self._deduplication_key(info, obj, body, deduplication_id)
-        size = message_size(body, message_attributes)
-        if size > info.maximum_message_size:
-            over = size - info.maximum_message_size
-            raise MessageTooLong(
-                f"message is {size} bytes (body plus attributes), {over} bytes over the "
-                f"limit of {info.maximum_message_size} bytes of queue {info.name}"
-            )
         sent_dedup_id: str | None = None
         if info.fifo and key is not None:
             by_content = deduplication_id is None and self._strategy == "content"
@@ -335,7 +434,7 @@ class Publisher:
                 sent_dedup_id = key
         outgoing = Outgoing(
             body=body,
-            size=size,
+            size=0,  # set by _check_size, after the codecs
             message_attributes=message_attributes,
             system_attributes=system_attributes,
             group_id=group,

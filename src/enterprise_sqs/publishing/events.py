@@ -1,0 +1,42 @@
+"""What publishers report to observers (metrics, tracing, backup): :class:`PublishEvent`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from enterprise_sqs.errors import EnterpriseSQSError
+from enterprise_sqs.models import MessageAttributeValue
+
+__all__ = ["PUBLISH_EVENT_KINDS", "PublishEvent", "PublishEventKind"]
+
+PublishEventKind = Literal["published", "failed", "duplicate"]
+PUBLISH_EVENT_KINDS: frozenset[str] = frozenset(PublishEventKind.__args__)  # type: ignore[attr-defined]  # Literal's members
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PublishEvent:
+    """One publish and its outcome.
+
+    Attributes:
+        kind: ``published`` (SQS accepted it), ``failed`` (``error`` says why) or ``duplicate``
+            (the client-side window suppressed it; nothing was sent).
+        queue: the queue's name; ``queue_url`` its URL (``None`` if it never resolved).
+        message_id, sequence_number: what SQS answered.
+        duration: seconds from the ``publish`` call to its result.
+        body, message_attributes, group_id, deduplication_id: the message as sent (after codecs),
+            for observers that keep copies (message backup).
+    """
+
+    kind: PublishEventKind
+    queue: str
+    queue_url: str | None = None
+    message_id: str | None = None
+    sequence_number: str | None = None
+    error: EnterpriseSQSError | None = None
+    duration: float = 0.0
+    body: str | None = None
+    message_attributes: Mapping[str, MessageAttributeValue] = field(default_factory=dict)
+    group_id: str | None = None
+    deduplication_id: str | None = None
