@@ -7,18 +7,30 @@ from enterprise_sqs.backends.base import Backend
 from enterprise_sqs.backends.url import DEFAULT_BACKEND_URL, open_backend
 from enterprise_sqs.client import EnterpriseSQS
 from enterprise_sqs.clock import Clock, ManualClock, SystemClock
+from enterprise_sqs.codecs.base import Codec, CodecContext, Envelope
 from enterprise_sqs.config import (
     CircuitBreakerConfig,
     EnterpriseSQSConfig,
     LoggingConfig,
     RetryConfig,
 )
+from enterprise_sqs.consuming import (
+    Consumer,
+    ConsumerEvent,
+    ConsumerOptions,
+    ConsumerStatsSnapshot,
+    MessageContext,
+)
 from enterprise_sqs.credentials import Credentials
 from enterprise_sqs.errors import (
     CircuitOpenError,
+    CodecError,
     ConfigurationError,
     EnterpriseSQSError,
+    HandlerTimeoutError,
+    Retry,
     SQSError,
+    ValidationError,
 )
 from enterprise_sqs.models import (
     BatchFailure,
@@ -32,6 +44,7 @@ from enterprise_sqs.models import (
     SendEntry,
     SendSuccess,
 )
+from enterprise_sqs.publishing.events import PublishEvent
 from enterprise_sqs.publishing.publisher import Publisher, PublishResult
 from enterprise_sqs.resilience import (
     CircuitBreakerStatus,
@@ -55,27 +68,40 @@ __all__ = [
     "CircuitOpenError",
     "CircuitState",
     "Clock",
+    "Codec",
+    "CodecContext",
+    "CodecError",
     "ConfigurationError",
+    "Consumer",
+    "ConsumerEvent",
+    "ConsumerOptions",
+    "ConsumerStatsSnapshot",
     "Credentials",
     "DeleteEntry",
     "EnterpriseSQS",
     "EnterpriseSQSConfig",
     "EnterpriseSQSError",
+    "Envelope",
     "FaultyBackend",
+    "HandlerTimeoutError",
     "LoggingConfig",
     "ManualClock",
     "MessageAttributeValue",
+    "MessageContext",
     "MoveTask",
+    "PublishEvent",
     "PublishResult",
     "Publisher",
     "QueuePage",
     "ReceivedMessage",
     "ResilientBackend",
+    "Retry",
     "RetryConfig",
     "SQSError",
     "SendEntry",
     "SendSuccess",
     "SystemClock",
+    "ValidationError",
     "open_backend",
     "set_testing",
 ]

@@ -147,7 +147,7 @@ async def test_observers_see_events_and_their_errors_never_break_delivery(
     consumer = memory_sqs.create_consumer(url, **poll(memory_sqs))
     consumer.subscribe(broken)
     recorder = Recorder(consumer)
-    with pytest.raises(ConfigurationError, match="unknown event kinds"):
+    with pytest.raises(ConfigurationError, match="unknown consumer event kinds"):
         consumer.subscribe(broken, kinds={"exploded"})
     async with consumer:
         await consumer.start(handler)

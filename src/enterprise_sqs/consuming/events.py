@@ -11,11 +11,11 @@ built when nobody listens.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Literal
 
-from enterprise_sqs.errors import ConfigurationError
+from enterprise_sqs.events import EventBus as _EventBus
 
 __all__ = [
     "EVENT_KINDS",
@@ -74,46 +74,11 @@ class ConsumerEvent:
 Observer = Callable[[ConsumerEvent], object]
 
 
-class EventBus:
-    """Observers by event kind. ``subscribe`` returns a function that unsubscribes."""
+class EventBus(_EventBus[ConsumerEvent]):
+    """The consumer's observers by event kind (see :class:`enterprise_sqs.events.EventBus`)."""
 
     def __init__(self) -> None:
-        self._observers: dict[str, list[Observer]] = {}
-
-    def subscribe(
-        self, observer: Observer, kinds: Collection[str] | None = None
-    ) -> Callable[[], None]:
-        if not callable(observer):
-            raise ConfigurationError(f"an observer must be callable, got {observer!r}")
-        chosen = EVENT_KINDS if kinds is None else frozenset(kinds)
-        unknown = chosen - EVENT_KINDS
-        if unknown:
-            raise ConfigurationError(
-                f"unknown event kinds {sorted(unknown)}; choose from {sorted(EVENT_KINDS)}"
-            )
-        for kind in chosen:
-            self._observers.setdefault(kind, []).append(observer)
-
-        def unsubscribe() -> None:
-            for kind in chosen:
-                listeners = self._observers.get(kind, [])
-                if observer in listeners:
-                    listeners.remove(observer)
-
-        return unsubscribe
-
-    def wants(self, kind: str) -> bool:
-        return bool(self._observers.get(kind))
-
-    def emit(self, event: ConsumerEvent) -> None:
-        for observer in tuple(self._observers.get(event.kind, ())):
-            try:
-                observer(event)
-            except Exception:
-                logger.exception(
-                    "a consumer event observer failed",
-                    extra={"event": event.kind, "observer": repr(observer)},
-                )
+        super().__init__(EVENT_KINDS, source="consumer")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
