@@ -185,6 +185,9 @@ class EnterpriseSQS:
             ConfigurationError: an unknown option or a bad value.
             ClientClosedError: this client is closed.
         """
+        for key in ("codecs", "middleware", "non_retryable"):
+            if isinstance(options.get(key), list):
+                options[key] = tuple(options[key])
         try:
             consumer_options = ConsumerOptions(**options)
         except TypeError as exc:

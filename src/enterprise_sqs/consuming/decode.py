@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from enterprise_sqs.codecs.serialization import JSONSerializer, Serializer
-from enterprise_sqs.errors import MessageSerializationError, ValidationError
+from enterprise_sqs.errors import CodecError, MessageSerializationError, ValidationError
 
 __all__ = ["Decoder", "is_non_retryable", "make_decoder"]
 
@@ -35,7 +35,7 @@ def _pydantic_validation_error() -> type[BaseException] | None:
 
 def is_non_retryable(exc: BaseException, extra: tuple[type[BaseException], ...] = ()) -> bool:
     """Whether a handler's exception means "this message will never succeed"."""
-    if isinstance(exc, ValidationError | MessageSerializationError):
+    if isinstance(exc, ValidationError | MessageSerializationError | CodecError):
         return True
     if extra and isinstance(exc, extra):
         return True

@@ -16,18 +16,32 @@ The seed's names keep the seed's meanings and units (``throttle_delay_ms`` and
   again (never while messages are flowing).
 - ``concurrency``: handlers running at once, independent of the receive size (hundreds are fine
   when handlers wait on I/O). ``prefetch``: messages held beyond that (default ``max_messages``).
+- ``codecs``: the publisher's codecs (decryption, signature checks, decompression, payload fetch),
+  undone in reverse order before the body is decoded; a :class:`~enterprise_sqs.errors.CodecError`
+  is never retried.
+- ``middleware``: ``async def mw(context, call_next)`` wrappers around each per-message handler
+  call, outermost first (tracing, access control, timing). A middleware may skip ``call_next``
+  by raising, e.g. :class:`~enterprise_sqs.errors.ValidationError` to dead-letter a message.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from enterprise_sqs.codecs.base import Codec
 from enterprise_sqs.codecs.serialization import Serializer
 from enterprise_sqs.errors import ConfigurationError
 
-__all__ = ["ConsumerOptions", "ProcessingMode"]
+if TYPE_CHECKING:
+    from enterprise_sqs.consuming.context import MessageContext
+
+__all__ = ["ConsumerOptions", "Middleware", "ProcessingMode"]
+
+# async def middleware(context, call_next) -> result of call_next()
+Middleware = Callable[["MessageContext", Callable[[], Awaitable[Any]]], Awaitable[Any]]
 
 ProcessingMode = Literal["sequential", "parallel"]
 
@@ -81,6 +95,8 @@ class ConsumerOptions:
     message_type: Any = None
     serializer: Serializer | None = None
     non_retryable: tuple[type[BaseException], ...] = field(default=())
+    codecs: tuple[Codec, ...] = field(default=())
+    middleware: tuple[Middleware, ...] = field(default=())
 
     def __post_init__(self) -> None:
         if self.processing_mode not in ("sequential", "parallel"):
@@ -120,6 +136,15 @@ class ConsumerOptions:
         ):
             raise ConfigurationError(
                 f"non_retryable must be a tuple of exception classes, got {self.non_retryable!r}"
+            )
+        if not isinstance(self.codecs, tuple) or not all(isinstance(c, Codec) for c in self.codecs):
+            raise ConfigurationError(
+                f"codecs must be a tuple of codecs (name, encode, decode), got {self.codecs!r}"
+            )
+        if not isinstance(self.middleware, tuple) or not all(callable(m) for m in self.middleware):
+            raise ConfigurationError(
+                "middleware must be a tuple of async callables (context, call_next), "
+                f"got {self.middleware!r}"
             )
         if self.message_type is not None and not isinstance(self.message_type, type):
             raise ConfigurationError(

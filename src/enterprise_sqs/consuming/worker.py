@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
+from enterprise_sqs.codecs.base import CodecContext, Envelope, decode_all
 from enterprise_sqs.consuming.context import InFlight, MessageContext
 from enterprise_sqs.consuming.decode import Decoder, is_non_retryable
 from enterprise_sqs.consuming.events import ConsumerEvent, ConsumerStats, EventBus
@@ -89,6 +90,11 @@ class Processor:
         self._timeout = options.handler_timeout
         self._throttle = options.throttle_delay_ms / 1000
         self._fifo = queue.fifo
+        self._codecs = options.codecs
+        self._codec_context = CodecContext(
+            queue_name=queue.name, queue_url=queue.url, queue_arn=queue.arn
+        )
+        self._middleware = options.middleware
 
     # -- units ------------------------------------------------------------------------------------
 
@@ -129,9 +135,12 @@ class Processor:
         loop = asyncio.get_running_loop()
         started = loop.time()
         try:
-            message = self._decode(record.message.body)
+            message = await self._decoded(record)
             context.message = message
-            await self._call(self._handler, message, context)
+            if self._middleware:
+                await self._through_middleware(message, context)
+            else:
+                await self._call(self._handler, message, context)
         except asyncio.CancelledError:
             self.release(record)
             raise
@@ -143,6 +152,27 @@ class Processor:
         self._settler.delete(record)
         self._emit("processed", record, duration=duration)
         return "processed"
+
+    async def _decoded(self, record: InFlight) -> Any:
+        """The body through the codecs (in reverse), then through the decoder."""
+        body = record.message.body
+        if self._codecs:
+            envelope = await decode_all(
+                self._codecs,
+                Envelope(body=body, attributes=record.message.message_attributes),
+                self._codec_context,
+            )
+            body = envelope.body
+        return self._decode(body)
+
+    async def _through_middleware(self, message: Any, context: MessageContext) -> Any:
+        async def call_handler() -> Any:
+            return await self._call(self._handler, message, context)
+
+        call: Callable[[], Awaitable[Any]] = call_handler
+        for middleware in reversed(self._middleware):
+            call = functools.partial(middleware, context, call)
+        return await call()
 
     async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
         timeout = self._timeout
@@ -221,7 +251,7 @@ class Processor:
         for record in records:
             context = MessageContext(record, self._queue, self._heartbeat.extend)
             try:
-                context.message = self._decode(record.message.body)
+                context.message = await self._decoded(record)
             except Exception as exc:
                 await self._failed(record, exc, 0.0)
                 continue
