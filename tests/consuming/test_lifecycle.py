@@ -34,7 +34,7 @@ from tests.consuming.helpers import Recorder, counts
         ({"throttle_delay_ms": -1}, "throttle_delay_ms"),
         ({"handler_timeout": 0}, "handler_timeout"),
         ({"processing_mode": "sequential", "concurrency": 4}, "sequential"),
-        ({"non_retryable": [ValueError]}, "non_retryable"),
+        ({"non_retryable": [ValueError, 42]}, "non_retryable"),
         ({"poll_interval": 5}, "consumer options are"),
     ],
 )
