@@ -347,11 +347,16 @@ class EngineBackend:
         self, queue_url: str, entries: Sequence[DeleteEntry]
     ) -> BatchResult[str]:
         _check_entries(entries, DeleteEntry)
-        return await self._call(messages.delete, queue_url, entries, False)
+        result, wake = await self._call(messages.delete, queue_url, entries, False)
+        if wake is not None:
+            self._waiters.wake(wake)  # a FIFO group may be free again
+        return result
 
     async def delete_message(self, queue_url: str, receipt_handle: str) -> None:
         entry = DeleteEntry(id="0", receipt_handle=receipt_handle)
-        await self._call(messages.delete, queue_url, [entry], True)
+        _, wake = await self._call(messages.delete, queue_url, [entry], True)
+        if wake is not None:
+            self._waiters.wake(wake)
 
     async def change_visibility_batch(
         self, queue_url: str, entries: Sequence[ChangeVisibilityEntry]

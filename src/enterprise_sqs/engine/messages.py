@@ -690,7 +690,9 @@ def _check_fifo_handle_current(
 
 def delete(
     engine: Engine, url: str, entries: Sequence[DeleteEntry], single: bool
-) -> BatchResult[str]:
+) -> tuple[BatchResult[str], int | None]:
+    """DeleteMessage(Batch). Returns the result and, when deleting may have unblocked a FIFO
+    message group, the queue's id (to wake its long polls)."""
     if not single:
         check_batch_ids([getattr(e, "id", None) for e in entries], "DeleteMessageBatchRequestEntry")  # type: ignore[misc]  # checked inside
     queue = engine.queue_for_url(url)
@@ -714,7 +716,7 @@ def delete(
         engine.begin()
         engine.conn.executemany("DELETE FROM messages WHERE id = ? AND message_id = ?", keys)
         engine.commit()
-    return BatchResult(successful=ok, failed=failed)
+    return BatchResult(successful=ok, failed=failed), (queue.id if queue.fifo and keys else None)
 
 
 def change_visibility(

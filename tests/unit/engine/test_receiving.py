@@ -59,6 +59,19 @@ async def test_long_poll_wakes_when_visibility_is_set_to_zero(engine: EngineBack
     assert [m.body for m in received] == ["released"]  # type: ignore[attr-defined]
 
 
+async def test_fifo_long_poll_wakes_when_a_delete_frees_the_group(engine: EngineBackend) -> None:
+    url = await engine.create_queue(
+        "wake-on-delete.fifo", {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )
+    for body in ("first", "second"):
+        await engine.send_message(url, SendEntry(id="a", body=body, group_id="g"))
+    (first,) = await engine.receive(url)  # the group is now blocked behind "first"
+    task = await _waiting_receive(engine, url)
+    await engine.delete_message(url, first.receipt_handle)
+    received = await asyncio.wait_for(task, WAKE_DEADLINE)
+    assert [m.body for m in received] == ["second"]  # type: ignore[attr-defined]
+
+
 async def test_queue_wait_time_applies_when_the_call_gives_none(engine: EngineBackend) -> None:
     url = await engine.create_queue("queue-wait", {"ReceiveMessageWaitTimeSeconds": "20"})
     task = asyncio.create_task(engine.receive(url))
