@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from enterprise_sqs.clock import Clock, SystemClock
 from enterprise_sqs.engine import messages, movetasks, queues
 from enterprise_sqs.engine.context import Engine
-from enterprise_sqs.engine.store import Store
+from enterprise_sqs.engine.store import open_store
 from enterprise_sqs.engine.validation import check_wait_time
 from enterprise_sqs.errors import (
     ClientClosedError,
@@ -155,7 +155,7 @@ class EngineBackend:
         )
         self._path = path
         self._clock = clock
-        self._store = Store(path)
+        self._store = open_store(path)
         assert self._store.conn is not None  # Store raises when it cannot open
         self._engine = Engine(
             self._store,

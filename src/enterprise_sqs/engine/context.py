@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from enterprise_sqs.clock import Clock
-from enterprise_sqs.engine.store import Store
+from enterprise_sqs.engine.store import InlineStore, Store
 from enterprise_sqs.errors import QueueDoesNotExist
 
 __all__ = ["Engine", "QueueRecord"]
@@ -57,7 +57,7 @@ class Engine:
 
     def __init__(
         self,
-        store: Store,
+        store: Store | InlineStore,
         conn: sqlite3.Connection,
         secret: bytes,
         clock: Clock,
