@@ -438,8 +438,12 @@ class EngineBackend:
         for runner in runners:
             runner.cancel()
         await asyncio.gather(*runners, return_exceptions=True)
-        with contextlib.suppress(Exception):  # best effort: the store may be failing already
+        try:
             await self._store.run(movetasks.abandon, self._engine, self._owner)
+        except Exception:  # the store may be failing already; closing must go on regardless
+            logger.warning(
+                "could not mark this engine's running move tasks as failed", exc_info=True
+            )
         self._closed = True
         self._waiters.wake_all()
         await self._store.close()
