@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -44,6 +45,11 @@ async def test_two_processes_consuming_one_file_never_share_a_message_and_lose_n
 
     outs = [tmp_path / f"worker{i}.txt" for i in range(2)]
     workers = [_worker("consume", str(db), queue, str(out)) for out in outs]
+    for out in outs:
+        while not Path(f"{out}.ready").exists():
+            assert all(w.poll() is None for w in workers), "a worker died while starting"
+            await asyncio.sleep(0.01)
+    Path(f"{db}.go").touch()
     for worker in workers:
         assert worker.wait(timeout=90) == 0
 

@@ -1,8 +1,9 @@
 """A separate process that uses the embedded engine on a shared SQLite file.
 
 python -m tests.support.engine_worker consume DB_PATH QUEUE_URL OUT_FILE
-    receive (visibility 300 s) and delete until the queue stays empty; write each received
-    message id to OUT_FILE, one per line, before deleting it.
+    write OUT_FILE.ready, wait for DB_PATH.go, then receive (visibility 300 s), "work" 2 ms per
+    batch and delete until the queue stays empty; write each received message id to OUT_FILE,
+    one per line, before deleting it.
 python -m tests.support.engine_worker send DB_PATH QUEUE_URL
     send batches of 10 forever; after each send returns, print its message ids (flushed).
 """
@@ -11,12 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 
 from enterprise_sqs import DeleteEntry, SendEntry, open_backend
 
 
 async def consume(db: str, queue: str, out_path: str) -> None:
     backend = open_backend(f"sqlite:///{db}")
+    # Start together with the other workers, so that each really competes for the messages.
+    Path(out_path + ".ready").touch()
+    while not Path(db + ".go").exists():
+        await asyncio.sleep(0.01)
     empty_polls = 0
     with open(out_path, "w", encoding="utf-8") as out:
         while empty_polls < 3:
@@ -30,6 +36,7 @@ async def consume(db: str, queue: str, out_path: str) -> None:
             for message in messages:
                 out.write(message.message_id + "\n")
             out.flush()
+            await asyncio.sleep(0.002)  # the work a real consumer does between receive and delete
             result = await backend.delete_batch(
                 queue,
                 [
