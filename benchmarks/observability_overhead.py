@@ -1,0 +1,163 @@
+"""What observability costs: end-to-end throughput with metrics and tracing on vs off, one run.
+
+publish (auto-batched) → consume (no-op async handler) → batched delete, on the embedded engine
+(``memory://``), publisher and consumer running at the same time. Configurations:
+
+- ``off``: ``EnterpriseSQS(metrics=False)``: no event observers at all;
+- ``metrics``: the default: every publisher and consumer event counted, latencies bucketed;
+- ``metrics+trace``: also OpenTelemetry tracing through the SDK (a real TracerProvider, spans
+  sampled 100 %, handed to a BatchSpanProcessor whose exporter drops them): trace context
+  injected into every message, send/receive/process/settle spans;
+- ``metrics+trace 10%``: the same with ``ParentBased(TraceIdRatioBased(0.1))``, a usual
+  production sampling rate;
+- ``metrics+trace noop``: tracing on with the API's no-op provider (no SDK installed or
+  configured): what the library's own tracing hooks cost.
+
+Rounds alternate the configurations (so drift on a shared machine hits all alike); each
+configuration's median is reported with the throughput ratio to ``off``.
+
+    python benchmarks/observability_overhead.py                 # 10,000 messages x 3 rounds
+    python benchmarks/observability_overhead.py --messages 20000 --rounds 5
+
+Target: metrics and tracing together cost ≤ 10 % of throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import NoOpTracerProvider
+
+from enterprise_sqs.client import EnterpriseSQS
+from enterprise_sqs.consuming import MessageContext
+from enterprise_sqs.observability import Tracing
+
+
+class DropExporter(SpanExporter):
+    """Counts spans and drops them: the SDK's full cost without an exporter's I/O."""
+
+    def __init__(self) -> None:
+        self.spans = 0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.spans += len(spans)
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        return None
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _client(config: str) -> tuple[EnterpriseSQS, TracerProvider | None, DropExporter | None]:
+    if config == "off":
+        return EnterpriseSQS(backend="memory://", metrics=False), None, None
+    if config == "metrics":
+        return EnterpriseSQS(backend="memory://"), None, None
+    if config.endswith("noop"):
+        tracing = Tracing(tracer_provider=NoOpTracerProvider())
+        return EnterpriseSQS(backend="memory://", tracing=tracing), None, None
+    sampler = ParentBased(TraceIdRatioBased(0.1)) if config.endswith("10%") else None
+    provider = TracerProvider(sampler=sampler) if sampler else TracerProvider()
+    exporter = DropExporter()
+    provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=100_000))
+    tracing = Tracing(tracer_provider=provider)
+    return EnterpriseSQS(backend="memory://", tracing=tracing), provider, exporter
+
+
+async def run(config: str, total: int, concurrency: int) -> tuple[float, float, int]:
+    """Messages per second and CPU µs per message for one configuration; spans exported."""
+    sqs, provider, exporter = _client(config)
+    async with sqs:
+        queue = "bench-observability"
+        publisher = sqs.create_publisher(queue, create_queue=True, linger=0.001)
+        await publisher.publish({"warm": True})
+        done = asyncio.Event()
+        handled = 0
+
+        async def handler(message: Any, context: MessageContext) -> None:
+            nonlocal handled
+            handled += 1
+            if handled >= total + 1:
+                done.set()
+
+        consumer = sqs.create_consumer(
+            queue,
+            processing_mode="parallel",
+            concurrency=concurrency,
+            max_messages=20,
+            wait_time_seconds=1,
+            visibility_timeout_seconds=60,
+        )
+        await consumer.start(handler)
+        cpu, wall = _cpu(), time.perf_counter()
+        for start in range(0, total, 1000):
+            results = await publisher.publish_many(
+                {"n": n, "payload": "x" * 64} for n in range(start, min(total, start + 1000))
+            )
+            assert all(r.success for r in results)
+        await done.wait()
+        await consumer.stop(abort_receive=True)
+        elapsed, used = time.perf_counter() - wall, _cpu() - cpu
+        if config != "off":
+            metrics = sqs.get_metrics().queues[queue]
+            assert metrics.processed == total + 1, metrics  # the numbers are right, too
+    spans = 0
+    if provider is not None and exporter is not None:
+        provider.force_flush()
+        provider.shutdown()
+        spans = exporter.spans
+    return total / elapsed, used / total * 1e6, spans
+
+
+async def main(args: Any) -> None:
+    configs = ["off", "metrics", "metrics+trace noop", "metrics+trace 10%", "metrics+trace"]
+    print(
+        f"memory://  {args.messages} messages x {args.rounds} rounds  concurrency "
+        f"{args.concurrency}  python {sys.version.split()[0]}"
+    )
+    rates: dict[str, list[float]] = {c: [] for c in configs}
+    cpus: dict[str, list[float]] = {c: [] for c in configs}
+    spans: dict[str, int] = {}
+    await run("off", 1000, args.concurrency)  # warm imports and caches
+    for round_ in range(args.rounds):
+        order = configs if round_ % 2 == 0 else list(reversed(configs))
+        for config in order:
+            rate, cpu, exported = await run(config, args.messages, args.concurrency)
+            rates[config].append(rate)
+            cpus[config].append(cpu)
+            spans[config] = exported
+    base = statistics.median(rates["off"])
+    for config in configs:
+        rate = statistics.median(rates[config])
+        cost = (1 - rate / base) * 100
+        cpu = statistics.median(cpus[config])
+        print(
+            f"{config:<18} {rate:>9,.0f} msg/s  {cpu:>6.1f} µs CPU/msg  "
+            f"ratio {rate / base:5.3f}  cost {cost:+5.1f}%  spans/msg "
+            f"{spans.get(config, 0) / args.messages:4.2f}"
+        )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=50)
+    asyncio.run(main(parser.parse_args()))
