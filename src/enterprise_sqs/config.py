@@ -57,7 +57,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from enterprise_sqs.credentials import Credentials
+from enterprise_sqs.credentials import AssumeRole, Credentials
 from enterprise_sqs.errors import ConfigurationError
 
 __all__ = [
@@ -324,6 +324,9 @@ class EnterpriseSQSConfig:
         profile: an AWS shared-config profile name.
         endpoint_url: an SQS-compatible endpoint (moto, LocalStack, ``esqs serve``).
         circuit_breaker, retry, logging: the sections above.
+        assume_role: an :class:`~enterprise_sqs.credentials.AssumeRole` (``role_arn``,
+            ``role_session_name``, ``external_id``, ...): sign as that IAM role, with temporary
+            credentials refreshed before they expire.
     """
 
     backend: str
@@ -334,6 +337,7 @@ class EnterpriseSQSConfig:
     circuit_breaker: CircuitBreakerConfig
     retry: RetryConfig
     logging: LoggingConfig
+    assume_role: AssumeRole | None
 
     def __init__(
         self,
@@ -346,7 +350,12 @@ class EnterpriseSQSConfig:
         circuit_breaker: CircuitBreakerConfig | None = None,
         retry: RetryConfig | None = None,
         logging: LoggingConfig | None = None,
+        assume_role: AssumeRole | None = None,
     ) -> None:
+        if assume_role is not None and not isinstance(assume_role, AssumeRole):
+            raise ConfigurationError(
+                f"assume_role must be an AssumeRole or None, got {type(assume_role).__name__}"
+            )
         if (
             not isinstance(backend, str)
             or backend.split("://", 1)[0].lower() not in _SCHEMES
@@ -390,6 +399,7 @@ class EnterpriseSQSConfig:
             circuit_breaker=circuit_breaker or CircuitBreakerConfig(),
             retry=retry or RetryConfig(),
             logging=logging or LoggingConfig(),
+            assume_role=assume_role,
         )
 
     def replace(self, **changes: Any) -> EnterpriseSQSConfig:
@@ -520,8 +530,10 @@ def _build_config(data: Mapping[str, Any], *, source: str) -> EnterpriseSQSConfi
             kwargs[key] = value
         elif key == "credentials":
             kwargs[key] = _credentials(value, source)
+        elif key == "assume_role":
+            kwargs[key] = _assume_role(value, source)
         else:
-            known = ", ".join((*_TOP_STRINGS, "credentials", *_SECTIONS))
+            known = ", ".join((*_TOP_STRINGS, "credentials", "assume_role", *_SECTIONS))
             raise ConfigurationError(f"{source}: unknown key {key!r} (known: {known})")
     try:
         return EnterpriseSQSConfig(**kwargs)
@@ -546,6 +558,22 @@ def _credentials(value: object, source: str) -> Credentials | None:
             f"{source}: unknown credentials keys {sorted(unknown)} (known: {sorted(allowed)})"
         )
     return Credentials(**value)
+
+
+def _assume_role(value: object, source: str) -> AssumeRole | None:
+    if value is None or isinstance(value, AssumeRole):
+        return value
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            f"{source}: assume_role must be a table, got a {type(value).__name__}"
+        )
+    allowed = {f.name for f in fields(AssumeRole)}
+    unknown = set(value) - allowed
+    if unknown:
+        raise ConfigurationError(
+            f"{source}: unknown assume_role keys {sorted(unknown)} (known: {sorted(allowed)})"
+        )
+    return AssumeRole(**value)
 
 
 def _parse_env_value(raw: str) -> Any:

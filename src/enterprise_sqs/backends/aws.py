@@ -32,7 +32,11 @@ from aiobotocore.credentials import AioCredentials
 from aiobotocore.session import AioSession
 from botocore.httpsession import get_cert_path
 
-from enterprise_sqs.backends.aws_redact import forget_secrets, remember_secrets
+from enterprise_sqs.backends.aws_redact import (
+    forget_secrets,
+    install_redaction,
+    remember_secrets,
+)
 from enterprise_sqs.backends.aws_translate import (
     failure_from_wire,
     move_task_from_wire,
@@ -42,7 +46,7 @@ from enterprise_sqs.backends.aws_translate import (
     translate_error,
 )
 from enterprise_sqs.backends.aws_wire import WireSQS
-from enterprise_sqs.credentials import Credentials
+from enterprise_sqs.credentials import AssumeRole, Credentials
 from enterprise_sqs.errors import (
     ChecksumMismatch,
     ClientClosedError,
@@ -129,7 +133,12 @@ class AWSBackend:
         connect_timeout: float = 5,
         read_timeout: float = 30,
         max_pool_connections: int = 50,
+        assume_role: AssumeRole | None = None,
     ) -> None:
+        if assume_role is not None and not isinstance(assume_role, AssumeRole):
+            raise ConfigurationError(
+                f"assume_role must be an enterprise_sqs.AssumeRole or None, got {assume_role!r}"
+            )
         if region is not None and (not isinstance(region, str) or not region.strip()):
             raise ConfigurationError(f"region must be a non-empty string or None, got {region!r}")
         if credentials is not None and not isinstance(credentials, Credentials):
@@ -154,6 +163,8 @@ class AWSBackend:
         self._region = region
         self._credentials = credentials
         self._profile = profile
+        self._assume_role = assume_role
+        self._role: Any = None  # RoleCredentials once opened with assume_role
         self._endpoint_url = endpoint_url
         self._public_endpoint = _public_endpoint(endpoint_url) if endpoint_url else None
         self._connect_timeout = _positive_number("connect_timeout", connect_timeout)
@@ -187,6 +198,8 @@ class AWSBackend:
             source = f"profile {self._profile!r}"
         else:
             source = "default chain"
+        if self._assume_role is not None:
+            source += f" as {self._assume_role.role_arn}"
         state = "closed" if self._closed else ("open" if self._client is not None else "unopened")
         return f"<AWSBackend {self.name} credentials={source} {state}>"
 
@@ -234,10 +247,25 @@ class AWSBackend:
             if self._credentials.session_token is not None:
                 keys["aws_session_token"] = self._credentials.session_token
         stack = contextlib.AsyncExitStack()
+        install_redaction()  # tokens from the default chain or a role are redacted too
         if self._credentials is not None:
             secrets = (self._credentials.access_key_id, self._credentials.session_token)
             remember_secrets(*secrets)
             stack.callback(forget_secrets, *secrets)
+        if self._assume_role is not None:
+            from enterprise_sqs.backends.aws_role import RoleCredentials
+
+            role = RoleCredentials(
+                self._assume_role, region=region, base_keys=keys, profile=self._profile
+            )
+            stack.callback(role.close)
+            try:
+                await role.install(session)  # the session now signs as the role
+            except BaseException:
+                await stack.aclose()
+                raise
+            self._role = role
+            keys = {}
         try:
             client = await stack.enter_async_context(
                 session.create_client(
@@ -266,7 +294,7 @@ class AWSBackend:
 
     async def _open_wire(self, session: AioSession, client: Any, region: str) -> WireSQS:
         """The hand-written path for the hot operations, resolved from the open client."""
-        if self._credentials is not None:
+        if self._credentials is not None and self._role is None:
             credentials: Any = AioCredentials(
                 self._credentials.access_key_id,
                 self._credentials.secret_access_key,

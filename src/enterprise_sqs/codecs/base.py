@@ -25,11 +25,12 @@ __all__ = ["Codec", "CodecContext", "Envelope", "decode_all", "encode_all"]
 
 @dataclass(frozen=True, slots=True)
 class CodecContext:
-    """Where a message is going (or came from)."""
+    """Where a message is going (or came from); on the consumer side also which message."""
 
     queue_name: str
     queue_url: str
     queue_arn: str
+    message_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
