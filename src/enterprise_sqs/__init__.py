@@ -8,6 +8,16 @@ from enterprise_sqs.backends.url import DEFAULT_BACKEND_URL, open_backend
 from enterprise_sqs.client import EnterpriseSQS
 from enterprise_sqs.clock import Clock, ManualClock, SystemClock
 from enterprise_sqs.codecs.base import Codec, CodecContext, Envelope
+from enterprise_sqs.codecs.compression import Compression
+from enterprise_sqs.codecs.encryption import EnvelopeEncryption
+from enterprise_sqs.codecs.keys import KMSKeyProvider, LocalKeyring
+from enterprise_sqs.codecs.offload import (
+    DirectoryPayloadStore,
+    PayloadOffload,
+    S3PayloadStore,
+    SQLitePayloadStore,
+)
+from enterprise_sqs.codecs.signing import MessageSigning
 from enterprise_sqs.config import (
     CircuitBreakerConfig,
     EnterpriseSQSConfig,
@@ -21,14 +31,17 @@ from enterprise_sqs.consuming import (
     ConsumerStatsSnapshot,
     MessageContext,
 )
-from enterprise_sqs.credentials import Credentials
+from enterprise_sqs.consuming.multi import MultiQueueConsumer
+from enterprise_sqs.credentials import AssumeRole, Credentials
 from enterprise_sqs.errors import (
     CircuitOpenError,
     CodecError,
     ConfigurationError,
     EnterpriseSQSError,
     HandlerTimeoutError,
+    MessageAccessDenied,
     Retry,
+    SpoolFullError,
     SQSError,
     ValidationError,
 )
@@ -44,8 +57,22 @@ from enterprise_sqs.models import (
     SendEntry,
     SendSuccess,
 )
+from enterprise_sqs.observability import (
+    Alert,
+    AlertManager,
+    HealthMonitor,
+    HealthStatus,
+    Metrics,
+    Tracing,
+    configure_json_logging,
+)
+from enterprise_sqs.publishing.backup import MessageBackup, open_backup_store, replay
+from enterprise_sqs.publishing.balance import BalancedPublisher
 from enterprise_sqs.publishing.events import PublishEvent
+from enterprise_sqs.publishing.failover import FailoverPublisher
+from enterprise_sqs.publishing.partition import PartitionedPublisher
 from enterprise_sqs.publishing.publisher import Publisher, PublishResult
+from enterprise_sqs.publishing.spool import Spool, SpoolingPublisher
 from enterprise_sqs.resilience import (
     CircuitBreakerStatus,
     CircuitState,
@@ -57,7 +84,11 @@ from enterprise_sqs.sync import BlockingEnterpriseSQS, BlockingPublisher
 
 __all__ = [
     "DEFAULT_BACKEND_URL",
+    "Alert",
+    "AlertManager",
+    "AssumeRole",
     "Backend",
+    "BalancedPublisher",
     "BatchFailure",
     "BatchResult",
     "BlockingEnterpriseSQS",
@@ -71,6 +102,7 @@ __all__ = [
     "Codec",
     "CodecContext",
     "CodecError",
+    "Compression",
     "ConfigurationError",
     "Consumer",
     "ConsumerEvent",
@@ -78,17 +110,31 @@ __all__ = [
     "ConsumerStatsSnapshot",
     "Credentials",
     "DeleteEntry",
+    "DirectoryPayloadStore",
     "EnterpriseSQS",
     "EnterpriseSQSConfig",
     "EnterpriseSQSError",
     "Envelope",
+    "EnvelopeEncryption",
+    "FailoverPublisher",
     "FaultyBackend",
     "HandlerTimeoutError",
+    "HealthMonitor",
+    "HealthStatus",
+    "KMSKeyProvider",
+    "LocalKeyring",
     "LoggingConfig",
     "ManualClock",
+    "MessageAccessDenied",
     "MessageAttributeValue",
+    "MessageBackup",
     "MessageContext",
+    "MessageSigning",
+    "Metrics",
     "MoveTask",
+    "MultiQueueConsumer",
+    "PartitionedPublisher",
+    "PayloadOffload",
     "PublishEvent",
     "PublishResult",
     "Publisher",
@@ -97,12 +143,21 @@ __all__ = [
     "ResilientBackend",
     "Retry",
     "RetryConfig",
+    "S3PayloadStore",
+    "SQLitePayloadStore",
     "SQSError",
     "SendEntry",
     "SendSuccess",
+    "Spool",
+    "SpoolFullError",
+    "SpoolingPublisher",
     "SystemClock",
+    "Tracing",
     "ValidationError",
+    "configure_json_logging",
     "open_backend",
+    "open_backup_store",
+    "replay",
     "set_testing",
 ]
 

@@ -26,9 +26,18 @@ from enterprise_sqs.codecs.base import Codec
 from enterprise_sqs.codecs.serialization import Serializer
 from enterprise_sqs.config import EnterpriseSQSConfig
 from enterprise_sqs.consuming.consumer import Consumer
+from enterprise_sqs.consuming.multi import MultiQueueConsumer
 from enterprise_sqs.consuming.options import ConsumerOptions
 from enterprise_sqs.errors import ClientClosedError, ConfigurationError
+from enterprise_sqs.observability.alerts import AlertManager
+from enterprise_sqs.observability.health import HealthMonitor, HealthStatus
+from enterprise_sqs.observability.http import ObservabilityServer
+from enterprise_sqs.observability.hub import Observability
+from enterprise_sqs.observability.metrics import Metrics
+from enterprise_sqs.observability.tracing import Tracing
+from enterprise_sqs.publishing.balance import BalancedPublisher
 from enterprise_sqs.publishing.dedup import DeduplicationStrategy
+from enterprise_sqs.publishing.partition import PartitionedPublisher
 from enterprise_sqs.publishing.publisher import Publisher
 from enterprise_sqs.queues import QueueResolver
 from enterprise_sqs.resilience.client import ResilientBackend
@@ -46,6 +55,9 @@ class EnterpriseSQS:
         backend: a Backend object or URL to use instead of ``config.backend``.
         per_queue_breakers: one circuit breaker per queue instead of one for the client.
         clock: the clock for breakers, retries and deduplication windows (tests inject one).
+        metrics: count what publishers and consumers do (``get_metrics()``); on by default.
+        tracing: ``True`` or ``Tracing(...)``: OpenTelemetry spans and trace context in message
+            attributes for every publisher and consumer (needs the ``otel`` extra).
     """
 
     def __init__(
@@ -55,6 +67,8 @@ class EnterpriseSQS:
         backend: Backend | str | None = None,
         per_queue_breakers: bool = False,
         clock: Clock | None = None,
+        metrics: bool = True,
+        tracing: bool | Tracing = False,
     ) -> None:
         if config is not None and not isinstance(config, EnterpriseSQSConfig):
             raise ConfigurationError(
@@ -74,6 +88,13 @@ class EnterpriseSQS:
         self._publishers: list[Publisher] = []
         self._consumers: list[Consumer] = []
         self._closed = False
+        self._observability = Observability(
+            clock=clock,
+            metrics=metrics,
+            tracing=tracing,
+            breaker_timeout=self._config.circuit_breaker.timeout,
+        )
+        self._observability.bind(self.get_metrics)
 
     def __repr__(self) -> str:
         target = self._client.name if self._client is not None else self._describe_backend()
@@ -102,7 +123,7 @@ class EnterpriseSQS:
             if self._config.region is not None:
                 options["region"] = self._config.region
         else:
-            for key in ("region", "credentials", "profile", "endpoint_url"):
+            for key in ("region", "credentials", "profile", "endpoint_url", "assume_role"):
                 value = getattr(self._config, key)
                 if value is not None:
                     options[key] = value
@@ -119,6 +140,7 @@ class EnterpriseSQS:
                 per_queue_breakers=self._per_queue,
                 clock=self._clock,
             )
+            self._observability.attach_client(self._client)
             logger.info("enterprise sqs ready", extra={"backend": self._client.name})
         return self._client
 
@@ -164,8 +186,9 @@ class EnterpriseSQS:
             create_queue=create_queue,
             resolver=self._queue_resolver(),
             clock=self._clock,
-            codecs=codecs,
+            codecs=self._observability.publisher_codecs(codecs),
         )
+        self._observability.attach_publisher(publisher)
         self._publishers.append(publisher)
         return publisher
 
@@ -188,14 +211,19 @@ class EnterpriseSQS:
         for key in ("codecs", "middleware", "non_retryable"):
             if isinstance(options.get(key), list):
                 options[key] = tuple(options[key])
+        options = self._observability.consumer_options(options)
         try:
             consumer_options = ConsumerOptions(**options)
         except TypeError as exc:
             known = ", ".join(sorted(ConsumerOptions.__dataclass_fields__))
             raise ConfigurationError(f"{exc}; consumer options are: {known}") from exc
         consumer = Consumer(
-            self.get_sqs_client(), queue, consumer_options, resolver=self._queue_resolver()
+            self._observability.consumer_backend(self.get_sqs_client()),
+            queue,
+            consumer_options,
+            resolver=self._queue_resolver(),
         )
+        self._observability.attach_consumer(consumer)
         self._consumers.append(consumer)
         return consumer
 
@@ -203,12 +231,85 @@ class EnterpriseSQS:
     def consumers(self) -> list[Consumer]:
         return list(self._consumers)
 
+    # -- scaling (publishing/partition.py, balance.py; consuming/multi.py) ------------------------
+
+    def create_partitioned_publisher(
+        self, template: str, *, partitions: int, **options: Any
+    ) -> PartitionedPublisher:
+        """A publisher mapping each key to one of ``partitions`` queues named by ``template``
+        (``"customer-queue-{partition}.fifo"``). See :class:`PartitionedPublisher`.
+
+        Raises:
+            ConfigurationError: a bad template, count or option.
+        """
+        return PartitionedPublisher(self, template, partitions=partitions, **options)
+
+    def create_balanced_publisher(self, queues: Sequence[str], **options: Any) -> BalancedPublisher:
+        """A publisher spreading messages over ``queues`` (``strategy="round_robin"``,
+        ``"random"`` or ``"least_backlog"``). See :class:`BalancedPublisher`.
+
+        Raises:
+            ConfigurationError: no queues or a bad option.
+        """
+        return BalancedPublisher(self, queues, **options)
+
+    def create_multi_queue_consumer(
+        self, queues: Sequence[str], **options: Any
+    ) -> MultiQueueConsumer:
+        """One consumer over ``queues`` with a shared, fair ``concurrency`` limit.
+        See :class:`MultiQueueConsumer` (it also takes queues of several clients).
+
+        Raises:
+            ConfigurationError: no queues or a bad option.
+        """
+        return MultiQueueConsumer([(self, queue) for queue in queues], **options)
+
+    # -- observability (observability/) ----------------------------------------------------------
+
+    def get_metrics(self) -> Metrics:
+        """The seed's ``getMetrics()``: ``system``, ``circuit_breaker``, ``components`` and
+        per-queue detail (see :mod:`enterprise_sqs.observability.metrics`)."""
+        return self._observability.metrics(self._publishers, self._consumers)
+
+    def reset_metrics(self) -> None:
+        """Set every count, latency and the throughput window back to zero (uptime goes on)."""
+        self._observability.reset(self._consumers)
+
+    def get_health_monitor(self) -> HealthMonitor:
+        """Where health checks are registered (``register_health_check(name, check)``); has
+        the built-in ``backend`` (readiness) and ``consumers`` (liveness) checks."""
+        if not self._closed:
+            self.get_sqs_client()  # wires the backend check; no I/O
+        return self._observability.health
+
+    async def get_health_status(self) -> HealthStatus:
+        """Run every health check: ``status`` (healthy/degraded/unhealthy), ``details``,
+        ``timestamp``."""
+        return await self.get_health_monitor().check()
+
+    def get_alert_manager(self) -> AlertManager:
+        """Alert rules and sinks over this client's metrics and health."""
+        self.get_health_monitor()
+        return self._observability.alerts
+
+    async def start_http_server(
+        self, host: str = "127.0.0.1", port: int = 9090
+    ) -> ObservabilityServer:
+        """Serve ``/livez``, ``/readyz``, ``/healthz`` and ``/metrics`` until :meth:`aclose`.
+
+        Raises:
+            ConfigurationError: already serving, a bad port, or the address is taken.
+        """
+        self.get_health_monitor()
+        return await self._observability.start_http_server(host, port)
+
     async def aclose(self) -> None:
         """Stop every consumer, flush and close every publisher, then close the backend.
         Safe to call twice."""
         if self._closed:
             return
         self._closed = True
+        await self._observability.aclose()
         await asyncio.gather(*(consumer.stop() for consumer in self._consumers))
         for publisher in self._publishers:
             await publisher.aclose()

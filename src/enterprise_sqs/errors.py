@@ -12,7 +12,9 @@ the most specific class below at its boundary and chains the original with ``rai
     ├── MessageSerializationError           an object cannot become a message body
     ├── CodecError                          a codec cannot decode a message (tampered, no key)
     ├── CircuitOpenError                    a circuit breaker refused the call (.retry_after)
+    ├── SpoolFullError                      the local outage spool has no room for a message
     ├── ValidationError                     a consumed message is invalid: never retried (DLQ)
+    │   └── MessageAccessDenied             a consumer's policy refused the message
     ├── HandlerTimeoutError                 a consumer's handler ran past handler_timeout
     ├── Retry                               raised by a handler: retry after .delay seconds
     └── SQSError                            an SQS operation failed (.code .message .retryable)
@@ -84,6 +86,7 @@ __all__ = [
     "InvalidParameterValue",
     "InvalidSecurity",
     "KmsError",
+    "MessageAccessDenied",
     "MessageNotInflight",
     "MessageSerializationError",
     "MessageTooLong",
@@ -101,6 +104,7 @@ __all__ = [
     "SenderError",
     "ServiceUnavailable",
     "SignatureDoesNotMatch",
+    "SpoolFullError",
     "ThrottlingError",
     "TooManyEntriesInBatchRequest",
     "TransportError",
@@ -175,6 +179,11 @@ class ValidationError(EnterpriseSQSError, ValueError):
     """
 
 
+class MessageAccessDenied(ValidationError):
+    """A consumer's ``policy`` refused a message: it is not handled, and goes to the dead-letter
+    queue or is deleted (``on_denied``), counted as ``denied``."""
+
+
 class HandlerTimeoutError(EnterpriseSQSError, TimeoutError):
     """A consumer's handler ran longer than ``handler_timeout``; the message is retried."""
 
@@ -204,6 +213,11 @@ class Retry(EnterpriseSQSError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.delay, self.reason))
+
+
+class SpoolFullError(EnterpriseSQSError):
+    """The outage spool reached its size bound while SQS was unreachable: the message was neither
+    sent nor spooled. Raise the spool's ``max_bytes``, or shed load until the service is back."""
 
 
 class CodecError(EnterpriseSQSError):

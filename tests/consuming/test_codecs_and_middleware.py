@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from typing import Any
@@ -96,3 +97,22 @@ async def test_middleware_wraps_handlers_in_order_and_can_refuse_a_message() -> 
         assert calls[3:] == ["outer>2"]
         (refused,) = await drain(sqs, dlq, expect=1)
         assert json.loads(refused.body) == {"n": 2}
+
+
+async def test_stop_on_the_engine_does_not_wait_out_a_long_poll() -> None:
+    async with EnterpriseSQS(backend="memory://") as sqs:
+        url = await sqs.get_sqs_client().create_queue("idle")
+        consumer = sqs.create_consumer(url, wait_time_seconds=20)
+        recorder = Recorder(consumer)
+
+        async def handler(message: Any, context: MessageContext) -> None:
+            pass
+
+        await consumer.start(handler)
+        await sqs.create_publisher(url).publish({"n": 1})
+        await recorder.wait(lambda r: r.count("processed") == 1)  # now in a 20 s long poll
+        # The bound guards against a hang; the engine's receive is cancelled at once.
+        await asyncio.wait_for(consumer.stop(), 10)
+        await sqs.create_publisher(url).publish({"n": 2})
+        (left,) = await drain(sqs, url, expect=1)
+        assert json.loads(left.body) == {"n": 2}, "nothing was left claimed by the cancelled poll"

@@ -82,7 +82,7 @@ async def test_stop_releases_prefetched_messages_and_finishes_the_running_handle
     await consumer.start(handler)
     await started.wait()
     async with asyncio.timeout(10):
-        while consumer.in_flight < 5:  # the handler's message plus four prefetched  # noqa: ASYNC110  # polling a counter the consumer owns
+        while consumer.in_flight < 5:  # the handler's message plus four prefetched
             await asyncio.sleep(0.01)
     stopping = asyncio.create_task(consumer.stop())
     await asyncio.sleep(0)

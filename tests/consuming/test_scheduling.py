@@ -99,7 +99,7 @@ async def test_heartbeat_keeps_a_long_handler_s_message_hidden(
         nonlocal calls
         calls += 1
         # outlive the 1 s visibility timeout: run until the heartbeat has extended it twice
-        while consumer.stats.heartbeats < 2:  # noqa: ASYNC110  # polling a counter the consumer owns
+        while consumer.stats.heartbeats < 2:  # polling a counter the consumer owns
             await asyncio.sleep(0.05)
         beats_seen.set()
 

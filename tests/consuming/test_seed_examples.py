@@ -164,7 +164,7 @@ async def test_throughput_and_horizontal_scaling_examples(memory_sqs: Enterprise
     publisher = sqs.create_publisher("high-volume-queue")
     assert all(r.success for r in await publisher.publish_many({"id": i} for i in range(300)))
     async with asyncio.timeout(20):
-        while len(seen) < 300:  # noqa: ASYNC110  # polling a counter the consumer owns
+        while len(seen) < 300:  # polling a counter the consumer owns
             await asyncio.sleep(0.01)
     for consumer, _ in instances:
         await consumer.stop(abort_receive=True)

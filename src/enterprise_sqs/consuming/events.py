@@ -36,6 +36,7 @@ EventKind = Literal[
     "retried",
     "dead_lettered",
     "discarded",
+    "denied",
     "timed_out",
     "released",
     "empty_poll",
@@ -93,6 +94,7 @@ class ConsumerStatsSnapshot:
         dead_lettered: non-retryable messages sent to the queue's dead-letter queue.
         discarded: non-retryable messages deleted because the queue has no dead-letter queue.
         timed_out: handlers that ran past ``handler_timeout``.
+        denied: messages the consumer's ``policy`` refused (dead-lettered or deleted unhandled).
         released: messages returned unprocessed (FIFO group stopped, shutdown) with visibility 0.
         empty_polls: receives that returned nothing.
         poll_errors: receives that failed.
@@ -111,6 +113,7 @@ class ConsumerStatsSnapshot:
     dead_lettered: int = 0
     discarded: int = 0
     timed_out: int = 0
+    denied: int = 0
     released: int = 0
     empty_polls: int = 0
     poll_errors: int = 0
@@ -147,6 +150,7 @@ class ConsumerStats:
     dead_lettered: int
     discarded: int
     timed_out: int
+    denied: int
     released: int
     empty_polls: int
     poll_errors: int

@@ -22,6 +22,9 @@ The seed's names keep the seed's meanings and units (``throttle_delay_ms`` and
 - ``middleware``: ``async def mw(context, call_next)`` wrappers around each per-message handler
   call, outermost first (tracing, access control, timing). A middleware may skip ``call_next``
   by raising, e.g. :class:`~enterprise_sqs.errors.ValidationError` to dead-letter a message.
+- ``policy``: access control, ``policy(message, context) -> bool`` (sync or async), run before
+  every other middleware; ``on_denied`` (``"dead_letter"`` or ``"delete"``) is what happens to a
+  message it refuses (see :mod:`.policy`).
 """
 
 from __future__ import annotations
@@ -97,6 +100,8 @@ class ConsumerOptions:
     non_retryable: tuple[type[BaseException], ...] = field(default=())
     codecs: tuple[Codec, ...] = field(default=())
     middleware: tuple[Middleware, ...] = field(default=())
+    policy: Callable[..., Any] | None = None
+    on_denied: Literal["dead_letter", "delete"] = "dead_letter"
 
     def __post_init__(self) -> None:
         if self.processing_mode not in ("sequential", "parallel"):
@@ -145,6 +150,14 @@ class ConsumerOptions:
             raise ConfigurationError(
                 "middleware must be a tuple of async callables (context, call_next), "
                 f"got {self.middleware!r}"
+            )
+        if self.policy is not None and not callable(self.policy):
+            raise ConfigurationError(
+                f"policy must be a callable (message, context) -> bool, got {self.policy!r}"
+            )
+        if self.on_denied not in ("dead_letter", "delete"):
+            raise ConfigurationError(
+                f"on_denied must be 'dead_letter' or 'delete', got {self.on_denied!r}"
             )
         if self.message_type is not None and not isinstance(self.message_type, type):
             raise ConfigurationError(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import functools
 import inspect
 import logging
@@ -35,9 +36,10 @@ from enterprise_sqs.consuming.decode import Decoder, is_non_retryable
 from enterprise_sqs.consuming.events import ConsumerEvent, ConsumerStats, EventBus
 from enterprise_sqs.consuming.heartbeat import Heartbeat
 from enterprise_sqs.consuming.options import MAX_VISIBILITY, ConsumerOptions
+from enterprise_sqs.consuming.policy import check_policy, policy_middleware
 from enterprise_sqs.consuming.scheduler import Unit
 from enterprise_sqs.consuming.settle import Settler, retry_delay
-from enterprise_sqs.errors import HandlerTimeoutError, Retry
+from enterprise_sqs.errors import HandlerTimeoutError, MessageAccessDenied, Retry
 from enterprise_sqs.queues import QueueInfo
 
 __all__ = ["Fate", "Processor", "is_async_callable"]
@@ -95,6 +97,9 @@ class Processor:
             queue_name=queue.name, queue_url=queue.url, queue_arn=queue.arn
         )
         self._middleware = options.middleware
+        self._policy = options.policy
+        if options.policy is not None:  # access control comes before every other middleware
+            self._middleware = (policy_middleware(options.policy), *options.middleware)
 
     # -- units ------------------------------------------------------------------------------------
 
@@ -160,7 +165,7 @@ class Processor:
             envelope = await decode_all(
                 self._codecs,
                 Envelope(body=body, attributes=record.message.message_attributes),
-                self._codec_context,
+                dataclasses.replace(self._codec_context, message_id=record.message.message_id),
             )
             body = envelope.body
         return self._decode(body)
@@ -205,6 +210,8 @@ class Processor:
         stats.add_processing_time(duration)
         if isinstance(error, Retry):
             return self._retry(record, error, error.delay, duration)
+        if isinstance(error, MessageAccessDenied):
+            return await self._denied(record, error)
         stats.failed += 1
         if is_non_retryable(error, self._options.non_retryable):
             fate: Fate = await self._settler.dead_letter(record, error)  # type: ignore[assignment]  # returns one of three fates
@@ -226,6 +233,33 @@ class Processor:
         )
         self._emit("failed", record, error=error, duration=duration)
         return self._retry(record, error, None, duration)
+
+    async def _denied(self, record: InFlight, error: MessageAccessDenied) -> Fate:
+        """A message the policy refused: never handled, never silently dropped."""
+        self._stats.denied += 1
+        action = self._options.on_denied
+        logger.warning(
+            "access denied: message not processed (%s)",
+            "sent to the dead-letter queue" if action == "dead_letter" else "deleted",
+            extra={
+                "queue": self._name,
+                "message_id": record.message.message_id,
+                "group_id": record.message.attributes.get("MessageGroupId"),
+            },
+        )
+        self._emit("denied", record, error=error)
+        if action == "delete":
+            self._settler.delete(record)
+            return "discarded"
+        fate: Fate = await self._settler.dead_letter(record, error)  # type: ignore[assignment]  # returns one of three fates
+        if fate == "dead_lettered":
+            self._stats.dead_lettered += 1
+        elif fate == "discarded":
+            self._stats.discarded += 1
+        else:
+            self._stats.retried += 1
+        self._emit(fate, record, error=error)
+        return fate
 
     def _retry(
         self, record: InFlight, error: BaseException, delay: float | None, duration: float
@@ -252,6 +286,8 @@ class Processor:
             context = MessageContext(record, self._queue, self._heartbeat.extend)
             try:
                 context.message = await self._decoded(record)
+                if self._policy is not None:
+                    await check_policy(self._policy, context.message, context)
             except Exception as exc:
                 await self._failed(record, exc, 0.0)
                 continue

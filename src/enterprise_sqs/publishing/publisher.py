@@ -58,7 +58,8 @@ class PublishResult:
     ``success`` is True only when SQS accepted the message, or when the client-side
     deduplication window recognised a repeat (``duplicate=True``; ``message_id`` is then the
     first message's id, or None if that one is still in flight). ``error`` is the typed
-    exception when it failed.
+    exception when it failed. ``spooled=True`` (with ``success=True`` and no ``message_id``)
+    means SQS could not take it now and it is safe in the local outage spool, to be forwarded.
     """
 
     success: bool
@@ -67,6 +68,10 @@ class PublishResult:
     sequence_number: str | None = None
     duplicate: bool = False
     error: EnterpriseSQSError | None = None
+    # Set by the routing layers (publishing.failover / .spool): which client (region) took the
+    # message, and whether it waits in the local outage spool instead of SQS.
+    destination: str | None = None
+    spooled: bool = False
 
     def raise_for_error(self) -> None:
         """Raise ``error`` if the publish failed; do nothing otherwise."""

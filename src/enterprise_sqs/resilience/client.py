@@ -145,6 +145,11 @@ class ResilientBackend:
         return f"ResilientBackend({self._inner.name!r}, breaker={self._breaker.state.value})"
 
     @property
+    def cancel_safe_receive(self) -> bool:
+        """Whether cancelling a receive of the wrapped backend strands no messages."""
+        return bool(getattr(self._inner, "cancel_safe_receive", False))
+
+    @property
     def name(self) -> str:
         return self._inner.name
 

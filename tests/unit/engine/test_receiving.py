@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -180,5 +181,30 @@ async def test_long_poll_on_a_file_wakes_when_another_process_sends(tmp_path: Pa
         assert await proc.wait() == 0
         received = await asyncio.wait_for(task, WAKE_DEADLINE)
         assert [m.body for m in received] == ["from afar"]  # type: ignore[attr-defined]
+    finally:
+        await engine.aclose()
+
+
+async def test_a_receive_cancelled_while_claiming_gives_its_messages_back(
+    tmp_path: Path,
+) -> None:
+    engine = EngineBackend(str(tmp_path / "cancel.db"), clock=ManualClock(start=1_700_000_000.0))
+    try:
+        url = await engine.create_queue("cancel-claim", {"VisibilityTimeout": "300"})
+        await engine.send_message(url, SendEntry(id="a", body="precious"))
+        # Hold the worker thread so the receive's claim is queued behind it, then cancel the
+        # receive: the claim still runs, and must hand its message straight back.
+        engine._store.submit(time.sleep, 0.2)
+        task = asyncio.create_task(engine.receive(url, wait_time_seconds=0))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(3):  # the give-back is a moment behind; without it: 300 s invisible
+            again = await engine.receive(url, wait_time_seconds=1)
+            if again:
+                break
+        assert [m.body for m in again] == ["precious"]
+        assert engine.cancel_safe_receive
     finally:
         await engine.aclose()
