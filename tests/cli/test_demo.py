@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import os
 import subprocess
 from pathlib import Path
 
@@ -13,8 +14,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_make_demo_runs_esqs_demo() -> None:
+    # Under `make test` this runs inside make: drop the parent's flags so the plan is plain.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     planned = subprocess.run(
-        ["make", "-n", "demo"], capture_output=True, text=True, cwd=ROOT, timeout=60
+        ["make", "--no-print-directory", "-n", "demo"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        env=env,
     )
     assert planned.returncode == 0, planned.stderr
     assert planned.stdout.strip().splitlines()[-1] == ".venv/bin/esqs demo"
