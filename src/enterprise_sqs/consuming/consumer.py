@@ -189,6 +189,10 @@ class Consumer:
         self._want = min(options.max_messages, self._limit) if prefetch else 1
         self._visibility = visibility
         self._info = info
+        for codec in options.codecs:
+            attach = getattr(codec, "attach", None)
+            if callable(attach):  # codecs acting after processing (e.g. payload deletion)
+                attach(self)
         self._settler = Settler(self._backend, info, self.stats, self._settled)
         heartbeat = Heartbeat(
             self._backend,
@@ -230,12 +234,16 @@ class Consumer:
         self,
         timeout: float | None = None,  # noqa: ASYNC109  # a shutdown deadline, not a call timeout
         *,
-        abort_receive: bool = False,
+        abort_receive: bool | None = None,
     ) -> None:
         """Stop gracefully (see the module docstring). Safe to call twice; waits for a stop
         already under way. ``timeout`` overrides ``shutdown_timeout``. ``abort_receive=True``
         cancels a long poll in flight instead of letting it finish (a quicker stop; messages
-        SQS may already have handed to it come back when their visibility timeout ends)."""
+        SQS may already have handed to it come back when their visibility timeout ends).
+        The default cancels it only where that strands nothing (the embedded engine), and
+        otherwise lets it finish."""
+        if abort_receive is None:
+            abort_receive = bool(getattr(self._backend, "cancel_safe_receive", False))
         if self._state == "new":
             self._state = "stopped"
             self._stopped.set()
@@ -441,8 +449,12 @@ class Consumer:
                 message_attribute_names=_ALL,
             )
         sizes = [10] * (want // 10) + ([want % 10] if want % 10 else [])
+        # Only the first receive long-polls; the rest are short polls that take what is there
+        # now. If all long-polled, the gather would wait out the whole wait time whenever the
+        # queue holds fewer than ``want`` messages (each idle receive sleeps until it expires).
         results = await asyncio.gather(
-            *(self._receive(url, size, wait) for size in sizes), return_exceptions=True
+            *(self._receive(url, size, wait if i == 0 else 0) for i, size in enumerate(sizes)),
+            return_exceptions=True,
         )
         messages = [m for r in results if isinstance(r, list) for m in r]
         failure = next((r for r in results if isinstance(r, BaseException)), None)

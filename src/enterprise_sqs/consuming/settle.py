@@ -163,7 +163,11 @@ class Settler:
             return "discarded"
         logger.info(
             "moved a non-retryable message to the dead-letter queue",
-            extra={"queue": self._queue.name, "message_id": message.message_id},
+            extra={
+                "queue": self._queue.name,
+                "message_id": message.message_id,
+                "error": repr(error),  # the reason (a CodecError says what failed to decode)
+            },
         )
         return "dead_lettered"
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -87,9 +88,21 @@ class _Waiters:
                     del self._futures[key]
 
     def _wake(self, futures: list[asyncio.Future[None]]) -> None:
+        if not futures:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:  # the store's worker thread
+            running = None
         for future in futures:
+            loop = future.get_loop()
+            if loop is running:
+                # The in-memory store runs on the loop: resolve now, without a self-pipe write
+                # and an extra loop iteration to read it back.
+                _resolve(future)
+                continue
             with contextlib.suppress(RuntimeError):  # its loop is already closed
-                future.get_loop().call_soon_threadsafe(_resolve, future)
+                loop.call_soon_threadsafe(_resolve, future)
 
     def wake(self, key: int) -> None:
         with self._lock:
@@ -179,6 +192,11 @@ class EngineBackend:
         )
         if path is not None:
             self._store.submit(movetasks.fail_orphans, self._engine)
+
+    # Cancelling a receive here never strands messages: a long poll is cancelled while it waits
+    # (nothing claimed yet), and a claim already running is given back at once (see receive).
+    # Consumers use this to stop without waiting for a long poll to run out.
+    cancel_safe_receive = True
 
     @property
     def name(self) -> str:
@@ -285,7 +303,7 @@ class EngineBackend:
         deadline: float | None = None
         while True:
             generation = self._waiters.generation
-            outcome = await self._call(
+            call = self._call(
                 messages.receive,
                 queue_url,
                 max_messages,
@@ -295,6 +313,17 @@ class EngineBackend:
                 receive_request_attempt_id,
                 True,
             )
+            if self._path is None:
+                outcome = await call  # in memory it runs inline: nothing to interrupt half-way
+            else:
+                claim = asyncio.ensure_future(call)
+                try:
+                    outcome = await asyncio.shield(claim)
+                except asyncio.CancelledError:
+                    # The worker thread may be claiming messages for us right now: whatever it
+                    # claims goes straight back to the queue instead of waiting out its timeout.
+                    claim.add_done_callback(functools.partial(self._give_back, queue_url))
+                    raise
             if outcome.dlq_id is not None:
                 self._waiters.wake(outcome.dlq_id)
             if outcome.messages:
@@ -315,6 +344,28 @@ class EngineBackend:
             await self._wait_for_change(outcome.queue_id, timeout, outcome.data_version)
             if self._closed:
                 raise ClientClosedError(f"{self!r} was closed during a receive")
+
+    def _give_back(self, queue_url: str, claim: asyncio.Future[Any]) -> None:
+        if claim.cancelled() or claim.exception() is not None or self._closing:
+            return
+        held = claim.result().messages
+        if held:
+            task = asyncio.get_running_loop().create_task(self._release(queue_url, held))
+            self._runners.add(task)
+            task.add_done_callback(self._runners.discard)
+
+    async def _release(self, queue_url: str, held: Sequence[ReceivedMessage]) -> None:
+        entries = [
+            ChangeVisibilityEntry(id=str(i), receipt_handle=m.receipt_handle, visibility_timeout=0)
+            for i, m in enumerate(held)
+        ]
+        result = await self.change_visibility_batch(queue_url, entries)
+        if result.failed:
+            logger.warning(
+                "could not give back messages of a cancelled receive; they return after their "
+                "visibility timeout",
+                extra={"queue_url": queue_url, "count": len(result.failed)},
+            )
 
     async def _wait_for_change(
         self, queue_id: int, seconds: float, data_version: int | None

@@ -95,7 +95,7 @@ class Engine:
     def begin(self) -> None:
         """Start a write transaction, taking the file's write lock now (so that two processes
         never both read a message as available and both claim it). Inside a group of jobs the
-        store has already begun one, and wraps each job in a savepoint."""
+        store has already begun one (see ``Store._run_group``)."""
         if not self.store.grouped:
             self.conn.execute("BEGIN IMMEDIATE")
 

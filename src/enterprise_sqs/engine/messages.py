@@ -18,6 +18,7 @@ import base64
 import hashlib
 import json
 import os
+import random
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -122,13 +123,19 @@ def _unpack_attributes(packed: str) -> dict[str, MessageAttributeValue]:
     }
 
 
+# Message ids must be unique, not secret (receipt handles are what is signed), so they come from
+# a fast generator seeded with 256 bits of OS entropy instead of a system call per message
+# (os.urandom was ~1 µs of a ~12 µs send). A forked child reseeds: it must not repeat its parent.
+_ids = random.Random(os.urandom(32))  # unique ids, not secrets (see above)
+os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(32)))
+_UUID4_CLEAR = ~((0xF << 76) | (0x3 << 62))  # the version nibble and the variant bits
+_UUID4_SET = (0x4 << 76) | (0x2 << 62)  # version 4, RFC 4122 variant
+
+
 def make_message_id() -> str:
-    """A random (version 4) UUID string, built without the cost of ``uuid.uuid4()``."""
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
-
-
-_VARIANT = "89ab"
+    """A version 4 UUID string (122 random bits), without the cost of ``uuid.uuid4()``."""
+    h = f"{(_ids.getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _lenient_size(entry: SendEntry) -> int:
