@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from typing import Any
 
 import pytest
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, Sampler, TraceIdRatioBased
 from opentelemetry.trace import SpanKind, StatusCode
 
 from enterprise_sqs.client import EnterpriseSQS
@@ -17,7 +22,7 @@ from enterprise_sqs.clock import ManualClock
 from enterprise_sqs.consuming import MessageContext
 from enterprise_sqs.errors import ConfigurationError
 from enterprise_sqs.observability import Tracing
-from enterprise_sqs.observability.tracing import parse_xray_header
+from enterprise_sqs.observability.tracing import parse_traceparent, parse_xray_header
 from tests.consuming.helpers import Recorder
 from tests.observability.conftest import FAST, make_queue
 
@@ -28,11 +33,47 @@ def named(exporter: InMemorySpanExporter, prefix: str) -> list[ReadableSpan]:
     return [s for s in exporter.get_finished_spans() if s.name.startswith(prefix)]
 
 
-async def consume(sqs: EnterpriseSQS, queue: str, count: int) -> list[MessageContext]:
+def provider_with(sampler: Sampler) -> Spans:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=sampler)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider, exporter
+
+
+class CountingSampler(Sampler):
+    """Counts the spans asked for by name: an SDK asks its sampler about every span started,
+    recorded or not, so this shows the spans that were never even started."""
+
+    def __init__(self, inner: Sampler) -> None:
+        self.inner = inner
+        self.asked: Counter[str] = Counter()
+
+    def should_sample(
+        self, parent_context: Any, trace_id: int, name: str, *args: Any, **kw: Any
+    ) -> Any:
+        self.asked[name] += 1
+        return self.inner.should_sample(parent_context, trace_id, name, *args, **kw)
+
+    def get_description(self) -> str:
+        return f"Counting({self.inner.get_description()})"
+
+
+def sampled_flag(context: MessageContext) -> bool:
+    parsed = parse_traceparent(context.message_attributes["traceparent"].string_value or "")
+    assert parsed is not None
+    return parsed[2]
+
+
+async def consume(
+    sqs: EnterpriseSQS, queue: str, count: int, *, inside: list[trace.Span] | None = None
+) -> list[MessageContext]:
+    """Consume ``count`` messages; ``inside`` collects the span current in each handler."""
     seen: list[MessageContext] = []
 
     async def handler(message: Any, context: MessageContext) -> None:
         seen.append(context)
+        if inside is not None:
+            inside.append(trace.get_current_span())
 
     consumer = sqs.create_consumer(queue, **FAST)
     recorder = Recorder(consumer)
@@ -173,3 +214,99 @@ async def test_tracing_option_is_validated() -> None:
     with pytest.raises(ConfigurationError):
         EnterpriseSQS(tracing="on")  # type: ignore[arg-type]  # the wrong type on purpose
     await asyncio.sleep(0)
+
+
+async def test_unsampled_messages_make_no_spans_and_sampled_ones_still_cross() -> None:
+    # The root sampler drops everything: only a message sent inside a sampled (remote) trace
+    # is traced, and nothing at all is recorded for the others, on either side of the queue.
+    sampler = CountingSampler(ParentBased(ALWAYS_OFF))
+    provider, exporter = provider_with(sampler)
+    upstream = trace.SpanContext(
+        0x0AF7651916CD43DD8448EB211C80319C,
+        0xB7AD6B7169203331,
+        is_remote=True,
+        trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+    )
+    app = provider.get_tracer("app")
+    async with EnterpriseSQS(backend="memory://", tracing=Tracing(tracer_provider=provider)) as sqs:
+        await make_queue(sqs, "mixed")
+        publisher = sqs.create_publisher("mixed")
+        assert (await publisher.publish({"n": "root"})).success  # a root the sampler drops
+        with app.start_as_current_span("checkout") as checkout:  # dropped too: not recording
+            assert not checkout.is_recording()
+            assert (await publisher.publish({"n": "inside"})).success
+        token = otel_context.attach(trace.set_span_in_context(trace.NonRecordingSpan(upstream)))
+        try:
+            sampled = await publisher.publish({"n": "sampled"})
+        finally:
+            otel_context.detach(token)
+        inside: list[trace.Span] = []
+        contexts = await consume(sqs, "mixed", 3, inside=inside)
+    provider.shutdown()
+    by_body = {c.message["n"]: c for c in contexts}
+    spans = exporter.get_finished_spans()
+    assert {s.context.trace_id for s in spans} == {upstream.trace_id}
+    # The unsampled ones still carry their context, so the consumer follows the decision ...
+    assert not sampled_flag(by_body["root"]) and not sampled_flag(by_body["inside"])
+    # ... an unsampled parent's own context, unchanged (no span of ours in between) ...
+    checkout_context = checkout.get_span_context()
+    parsed = parse_traceparent(
+        by_body["inside"].message_attributes["traceparent"].string_value or ""
+    )
+    assert parsed == (checkout_context.trace_id, checkout_context.span_id, False)
+    # ... and the handler runs inside it: its own spans follow the decision too.
+    handler_spans = {
+        c.message["n"]: span.get_span_context() for c, span in zip(contexts, inside, strict=True)
+    }
+    assert handler_spans["inside"].trace_id == checkout_context.trace_id
+    assert not handler_spans["inside"].trace_flags.sampled
+    assert not handler_spans["root"].trace_flags.sampled
+    # The sampled message crosses from publisher to consumer as before.
+    [send] = named(exporter, "send mixed")
+    [process] = named(exporter, "process mixed")
+    assert send.parent is not None and send.parent.span_id == upstream.span_id
+    assert process.parent is not None and process.parent.span_id == send.context.span_id
+    assert process.attributes is not None
+    assert process.attributes["messaging.message.id"] == sampled.message_id
+    assert handler_spans["sampled"].span_id == process.context.span_id
+    # A receive is a root of its own (linked to the producers), which this sampler drops; the
+    # delete is the sampled process span's child, so it is recorded with it.
+    assert not named(exporter, "receive mixed")
+    # Spans started at all: a send for the root (the sampler must decide) and for the sampled
+    # message; process and delete only for the sampled one; none inside the unsampled trace.
+    assert sampler.asked["send mixed"] == 2
+    assert sampler.asked["process mixed"] == 1
+    assert sampler.asked["delete mixed"] == 1
+    [delete] = named(exporter, "delete mixed")
+    assert delete.parent is not None and delete.parent.span_id == process.context.span_id
+
+
+async def test_sampling_decisions_hold_across_the_queue() -> None:
+    # Per message, the consumer follows the publisher's decision: a process (and settle) span
+    # exactly for the messages whose send span was sampled, in the same trace.
+    provider, exporter = provider_with(ParentBased(TraceIdRatioBased(0.5)))
+    async with EnterpriseSQS(backend="memory://", tracing=Tracing(tracer_provider=provider)) as sqs:
+        await make_queue(sqs, "ratio")
+        results = await sqs.create_publisher("ratio").publish_many({"n": n} for n in range(40))
+        assert all(r.success for r in results)
+        contexts = await consume(sqs, "ratio", 40)
+    provider.shutdown()
+    sampled = {
+        c.message_id
+        for c in contexts
+        if sampled_flag(c)  # the decision the message carries
+    }
+    assert 0 < len(sampled) < 40  # 2^-40 odds of failing by chance
+    sends = {
+        s.attributes["messaging.message.id"] for s in named(exporter, "send ratio") if s.attributes
+    }
+    processes = named(exporter, "process ratio")
+    assert sends == sampled
+    assert {s.attributes["messaging.message.id"] for s in processes if s.attributes} == sampled
+    send_traces = {s.context.trace_id for s in named(exporter, "send ratio")}
+    assert {s.context.trace_id for s in processes} == send_traces
+    settles = named(exporter, "delete ratio")
+    assert settles and {s.context.trace_id for s in settles} <= send_traces
+    # Receives are roots the sampler decides on; those recorded link only to sampled sends.
+    linked = {link.context.trace_id for r in named(exporter, "receive ratio") for link in r.links}
+    assert linked <= send_traces
