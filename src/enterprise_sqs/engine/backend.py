@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from enterprise_sqs.clock import Clock, SystemClock
-from enterprise_sqs.engine import messages, movetasks, queues
+from enterprise_sqs.engine import messages, movetasks, queues, receiving
 from enterprise_sqs.engine.context import Engine
 from enterprise_sqs.engine.store import open_store
 from enterprise_sqs.engine.validation import check_wait_time
@@ -304,7 +304,7 @@ class EngineBackend:
         while True:
             generation = self._waiters.generation
             call = self._call(
-                messages.receive,
+                receiving.receive,
                 queue_url,
                 max_messages,
                 visibility_timeout,

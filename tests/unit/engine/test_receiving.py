@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from enterprise_sqs import DeleteEntry, ManualClock, SendEntry
-from enterprise_sqs.engine import messages
+from enterprise_sqs.engine import receiving
 from enterprise_sqs.engine.backend import EngineBackend
 from enterprise_sqs.errors import OverLimit
 
@@ -146,7 +146,7 @@ async def test_concurrent_receivers_never_get_the_same_message(engine: EngineBac
 async def test_too_many_in_flight_messages_is_over_limit_on_standard_queues(
     engine: EngineBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(messages, "MAX_INFLIGHT", 5)
+    monkeypatch.setattr(receiving, "MAX_INFLIGHT", 5)
     url = await engine.create_queue("limited")
     fifo = await engine.create_queue("limited.fifo", {"FifoQueue": "true"})
     for i in range(6):
