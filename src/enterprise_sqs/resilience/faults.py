@@ -25,22 +25,19 @@ import copy
 import inspect
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from enterprise_sqs.backends.base import Backend
+from enterprise_sqs.backends.delegating import DelegatingBackend
 from enterprise_sqs.errors import ConfigurationError, SQSError, ThrottlingError
 from enterprise_sqs.models import (
     BatchFailure,
     BatchResult,
     ChangeVisibilityEntry,
     DeleteEntry,
-    MoveTask,
-    QueuePage,
-    ReceivedMessage,
     SendEntry,
-    SendSuccess,
 )
 
 __all__ = ["FaultRule", "FaultyBackend"]
@@ -107,15 +104,11 @@ def _make_error(spec: ErrorSpec) -> BaseException:
     return spec()
 
 
-class FaultyBackend:
+class FaultyBackend(DelegatingBackend):
     """A Backend that forwards to another unless told to misbehave. See the module docstring."""
 
     def __init__(self, backend: Backend, *, seed: int = 0) -> None:
-        if not isinstance(backend, Backend):
-            raise ConfigurationError(
-                f"backend must implement the Backend protocol, got {type(backend).__name__}"
-            )
-        self._inner = backend
+        super().__init__(backend)
         self._random = random.Random(seed)
         self._rules: list[FaultRule] = []
         self.calls: Counter[str] = Counter()
@@ -124,10 +117,6 @@ class FaultyBackend:
     @property
     def name(self) -> str:
         return f"faulty({self._inner.name})"
-
-    @property
-    def inner(self) -> Backend:
-        return self._inner
 
     # -- commands ---------------------------------------------------------------------------------
 
@@ -237,7 +226,9 @@ class FaultyBackend:
             return False
         return rule.fraction is None or self._random.random() < rule.fraction
 
-    async def _run(self, operation: str, fn: Callable[[], Awaitable[T]]) -> T:
+    async def _call(
+        self, operation: str, queue_url: str | None, fn: Callable[[], Awaitable[T]]
+    ) -> T:
         self.calls[operation] += 1
         for rule in self._rules:
             if rule.kind == "entries" or not self._matches(rule, operation):
@@ -250,9 +241,10 @@ class FaultyBackend:
             break
         return await fn()
 
-    async def _run_batch(
+    async def _call_batch(
         self,
         operation: str,
+        queue_url: str,
         entries: Sequence[E],
         fn: Callable[[list[E]], Awaitable[BatchResult[S]]],
     ) -> BatchResult[S]:
@@ -266,11 +258,11 @@ class FaultyBackend:
             else:
                 failed.append(failure)
         if not failed:
-            return await self._run(operation, lambda: fn(list(entries)))
+            return await self._call(operation, queue_url, lambda: fn(list(entries)))
         if not forward:
             self.calls[operation] += 1
             return BatchResult([], failed)
-        partial: BatchResult[S] = await self._run(operation, lambda: fn(forward))
+        partial: BatchResult[S] = await self._call(operation, queue_url, lambda: fn(forward))
         return BatchResult(list(partial.successful), [*partial.failed, *failed])
 
     def _entry_failure(self, operation: str, entry_id: str) -> BatchFailure | None:
@@ -291,171 +283,6 @@ class FaultyBackend:
                 sender_fault=error.sender_fault,
             )
         return None
-
-    # -- the Backend protocol ---------------------------------------------------------------------
-
-    async def create_queue(
-        self,
-        name: str,
-        attributes: Mapping[str, str] | None = None,
-        tags: Mapping[str, str] | None = None,
-    ) -> str:
-        return await self._run(
-            "create_queue", lambda: self._inner.create_queue(name, attributes, tags)
-        )
-
-    async def get_queue_url(self, name: str, *, owner_account_id: str | None = None) -> str:
-        return await self._run(
-            "get_queue_url",
-            lambda: self._inner.get_queue_url(name, owner_account_id=owner_account_id),
-        )
-
-    async def delete_queue(self, queue_url: str) -> None:
-        await self._run("delete_queue", lambda: self._inner.delete_queue(queue_url))
-
-    async def list_queues(
-        self,
-        *,
-        prefix: str | None = None,
-        max_results: int | None = None,
-        next_token: str | None = None,
-    ) -> QueuePage:
-        return await self._run(
-            "list_queues",
-            lambda: self._inner.list_queues(
-                prefix=prefix, max_results=max_results, next_token=next_token
-            ),
-        )
-
-    async def get_queue_attributes(
-        self, queue_url: str, names: Sequence[str] = ("All",)
-    ) -> dict[str, str]:
-        return await self._run(
-            "get_queue_attributes", lambda: self._inner.get_queue_attributes(queue_url, names)
-        )
-
-    async def set_queue_attributes(self, queue_url: str, attributes: Mapping[str, str]) -> None:
-        await self._run(
-            "set_queue_attributes", lambda: self._inner.set_queue_attributes(queue_url, attributes)
-        )
-
-    async def purge_queue(self, queue_url: str) -> None:
-        await self._run("purge_queue", lambda: self._inner.purge_queue(queue_url))
-
-    async def tag_queue(self, queue_url: str, tags: Mapping[str, str]) -> None:
-        await self._run("tag_queue", lambda: self._inner.tag_queue(queue_url, tags))
-
-    async def untag_queue(self, queue_url: str, tag_keys: Sequence[str]) -> None:
-        await self._run("untag_queue", lambda: self._inner.untag_queue(queue_url, tag_keys))
-
-    async def list_queue_tags(self, queue_url: str) -> dict[str, str]:
-        return await self._run("list_queue_tags", lambda: self._inner.list_queue_tags(queue_url))
-
-    async def list_dead_letter_source_queues(
-        self,
-        queue_url: str,
-        *,
-        max_results: int | None = None,
-        next_token: str | None = None,
-    ) -> QueuePage:
-        return await self._run(
-            "list_dead_letter_source_queues",
-            lambda: self._inner.list_dead_letter_source_queues(
-                queue_url, max_results=max_results, next_token=next_token
-            ),
-        )
-
-    async def send_batch(
-        self, queue_url: str, entries: Sequence[SendEntry]
-    ) -> BatchResult[SendSuccess]:
-        return await self._run_batch(
-            "send_batch", entries, lambda pending: self._inner.send_batch(queue_url, pending)
-        )
-
-    async def receive(
-        self,
-        queue_url: str,
-        *,
-        max_messages: int = 1,
-        wait_time_seconds: int | None = None,
-        visibility_timeout: int | None = None,
-        attribute_names: Sequence[str] = (),
-        message_attribute_names: Sequence[str] = (),
-        receive_request_attempt_id: str | None = None,
-    ) -> list[ReceivedMessage]:
-        return await self._run(
-            "receive",
-            lambda: self._inner.receive(
-                queue_url,
-                max_messages=max_messages,
-                wait_time_seconds=wait_time_seconds,
-                visibility_timeout=visibility_timeout,
-                attribute_names=attribute_names,
-                message_attribute_names=message_attribute_names,
-                receive_request_attempt_id=receive_request_attempt_id,
-            ),
-        )
-
-    async def delete_batch(
-        self, queue_url: str, entries: Sequence[DeleteEntry]
-    ) -> BatchResult[str]:
-        return await self._run_batch(
-            "delete_batch", entries, lambda pending: self._inner.delete_batch(queue_url, pending)
-        )
-
-    async def change_visibility_batch(
-        self, queue_url: str, entries: Sequence[ChangeVisibilityEntry]
-    ) -> BatchResult[str]:
-        return await self._run_batch(
-            "change_visibility_batch",
-            entries,
-            lambda pending: self._inner.change_visibility_batch(queue_url, pending),
-        )
-
-    async def send_message(self, queue_url: str, entry: SendEntry) -> SendSuccess:
-        return await self._run("send_message", lambda: self._inner.send_message(queue_url, entry))
-
-    async def delete_message(self, queue_url: str, receipt_handle: str) -> None:
-        await self._run(
-            "delete_message", lambda: self._inner.delete_message(queue_url, receipt_handle)
-        )
-
-    async def change_visibility(
-        self, queue_url: str, receipt_handle: str, visibility_timeout: int
-    ) -> None:
-        await self._run(
-            "change_visibility",
-            lambda: self._inner.change_visibility(queue_url, receipt_handle, visibility_timeout),
-        )
-
-    async def start_message_move_task(
-        self,
-        source_arn: str,
-        *,
-        destination_arn: str | None = None,
-        max_messages_per_second: int | None = None,
-    ) -> str:
-        return await self._run(
-            "start_message_move_task",
-            lambda: self._inner.start_message_move_task(
-                source_arn,
-                destination_arn=destination_arn,
-                max_messages_per_second=max_messages_per_second,
-            ),
-        )
-
-    async def list_message_move_tasks(
-        self, source_arn: str, *, max_results: int | None = None
-    ) -> list[MoveTask]:
-        return await self._run(
-            "list_message_move_tasks",
-            lambda: self._inner.list_message_move_tasks(source_arn, max_results=max_results),
-        )
-
-    async def cancel_message_move_task(self, task_handle: str) -> int:
-        return await self._run(
-            "cancel_message_move_task", lambda: self._inner.cancel_message_move_task(task_handle)
-        )
 
     async def aclose(self) -> None:
         """Release every stalled call, then close the wrapped backend."""
