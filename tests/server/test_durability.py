@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,16 @@ def test_sigkill_during_load_keeps_every_acknowledged_message(tmp_path: Path) ->
     assert acked <= stored, f"{len(acked - stored)} acknowledged messages were lost"
 
 
+def _wait_until_in_flight(url: str, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        with urllib.request.urlopen(f"{url}/health", timeout=5) as answer:
+            if json.load(answer)["requests_in_flight"] >= count:
+                return
+        assert time.monotonic() < deadline, "the request never reached the server"
+        time.sleep(0.02)
+
+
 def test_sigterm_answers_long_polls_and_keeps_messages(tmp_path: Path) -> None:
     server = start_server(tmp_path, auth=True)
     try:
@@ -83,7 +95,7 @@ def test_sigterm_answers_long_polls_and_keeps_messages(tmp_path: Path) -> None:
 
         poller = threading.Thread(target=long_poll)
         poller.start()
-        time.sleep(0.5)  # let the poll reach the server; no event tells us it has
+        _wait_until_in_flight(server.url, 1)  # the poll has reached the server
         started = time.monotonic()
         assert stop_server(server, sig=signal.SIGTERM) == 0
         poller.join(30)

@@ -79,6 +79,7 @@ class _Endpoint:
         self.config = config
         self.model = model
         self.secrets = dict(config.access_keys)
+        self.in_flight = 0  # SQS requests being answered now (long polls included)
 
     async def health(self, request: web.Request) -> web.Response:
         count = 0
@@ -94,11 +95,14 @@ class _Endpoint:
             body = {"status": "unavailable", "error": type(exc).__name__}
             return web.json_response(body, status=503)
         status = "stopping" if self.ctx.stopping.is_set() else "ok"
-        return web.json_response({"status": status, "queues": count})
+        return web.json_response(
+            {"status": status, "queues": count, "requests_in_flight": self.in_flight}
+        )
 
     async def handle(self, request: web.Request) -> web.Response:
         started = time.perf_counter()
         req = _Request("X-Amz-Target" in request.headers or "json" in request.content_type.lower())
+        self.in_flight += 1
         try:
             response = await self._dispatch(request, req)
         except SQSError as exc:
@@ -112,6 +116,8 @@ class _Endpoint:
         except Exception:
             logger.exception("internal error in %s (request %s)", req.operation, req.request_id)
             response = self._error(SQSError("We encountered an internal error."), req)
+        finally:
+            self.in_flight -= 1
         response.headers["x-amzn-RequestId"] = req.request_id
         access_log.info(
             "%s %s %d %.1fms",
