@@ -1,7 +1,13 @@
 """Enterprise SQS: production-grade Amazon SQS messaging for Python.
 
-The public API is exactly ``__all__``; everything else is internal and may change.
+The public API is exactly ``__all__``; everything else is internal and may change. Names that
+need an optional extra (encryption and signing need ``cryptography``: the ``crypto`` extra) are
+imported on first use, so ``import enterprise_sqs`` works on a base install and using them
+without the extra raises an ImportError that names it.
 """
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from enterprise_sqs.backends.base import Backend
 from enterprise_sqs.backends.url import DEFAULT_BACKEND_URL, open_backend
@@ -9,15 +15,12 @@ from enterprise_sqs.client import EnterpriseSQS
 from enterprise_sqs.clock import Clock, ManualClock, SystemClock
 from enterprise_sqs.codecs.base import Codec, CodecContext, Envelope
 from enterprise_sqs.codecs.compression import Compression
-from enterprise_sqs.codecs.encryption import EnvelopeEncryption
-from enterprise_sqs.codecs.keys import KMSKeyProvider, LocalKeyring
 from enterprise_sqs.codecs.offload import (
     DirectoryPayloadStore,
     PayloadOffload,
     S3PayloadStore,
     SQLitePayloadStore,
 )
-from enterprise_sqs.codecs.signing import MessageSigning
 from enterprise_sqs.config import (
     CircuitBreakerConfig,
     EnterpriseSQSConfig,
@@ -162,3 +165,23 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# name -> module, for the names whose modules need an optional extra (see the docstring).
+_NEEDS_EXTRA = {
+    "EnvelopeEncryption": "enterprise_sqs.codecs.encryption",
+    "KMSKeyProvider": "enterprise_sqs.codecs.keys",
+    "LocalKeyring": "enterprise_sqs.codecs.keys",
+    "MessageSigning": "enterprise_sqs.codecs.signing",
+}
+
+if TYPE_CHECKING:
+    from enterprise_sqs.codecs.encryption import EnvelopeEncryption
+    from enterprise_sqs.codecs.keys import KMSKeyProvider, LocalKeyring
+    from enterprise_sqs.codecs.signing import MessageSigning
+
+
+def __getattr__(name: str) -> Any:
+    module = _NEEDS_EXTRA.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
