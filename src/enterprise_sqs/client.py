@@ -273,7 +273,7 @@ class EnterpriseSQS:
 
     def reset_metrics(self) -> None:
         """Set every count, latency and the throughput window back to zero (uptime goes on)."""
-        self._observability.reset(self._consumers)
+        self._observability.reset()
 
     def get_health_monitor(self) -> HealthMonitor:
         """Where health checks are registered (``register_health_check(name, check)``); has

@@ -17,6 +17,7 @@ from enterprise_sqs.observability.metrics import (
     BUCKET_BOUNDS,
     LatencyHistogram,
     MetricsCollector,
+    QueueMetrics,
     RateWindow,
 )
 from enterprise_sqs.publishing.events import PublishEvent
@@ -127,7 +128,8 @@ async def test_reset_metrics_starts_counting_again(sqs: EnterpriseSQS, clock: Ma
     assert metrics.system.throughput == 0
     assert metrics.system.since_reset == 0
     assert metrics.system.uptime == pytest.approx(5)  # uptime is not reset
-    assert metrics.queues == {}
+    # The queue stays listed (its publisher still reports to it), every number back to zero.
+    assert metrics.queues == {"q": QueueMetrics()}
     assert metrics.resilience["calls"] == 0
 
     await publisher.publish("again")
@@ -230,3 +232,38 @@ def test_rate_window_rejects_bad_sizes() -> None:
     assert window.total(12.5) == 3
     assert window.total(13.0) == 2
     assert window.total(14.0) == 0
+
+
+async def test_meters_are_validated_and_attached_before_start(sqs: EnterpriseSQS) -> None:
+    await make_queue(sqs, "q")
+    consumer = sqs.create_consumer("q", **FAST)
+    with pytest.raises(ConfigurationError, match="meters must be callable"):
+        consumer.attach_meters("not a function")  # type: ignore[arg-type]  # the error under test
+    with pytest.raises(ConfigurationError, match="meters must be callable"):
+        sqs.create_publisher("q").attach_meters(42)  # type: ignore[arg-type]  # the error under test
+
+    async def handler(message: Any, context: MessageContext) -> None:
+        return None
+
+    await consumer.start(handler)
+    try:
+        with pytest.raises(ConfigurationError, match="before start"):
+            consumer.attach_meters(MetricsCollector().meter)
+    finally:
+        await consumer.stop()
+
+
+async def test_a_collector_fed_by_meters_and_by_events_counts_alike() -> None:
+    """Components report to meters; anything else may still feed events: same numbers."""
+    clock = ManualClock()
+    by_meter, by_event = MetricsCollector(clock=clock), MetricsCollector(clock=clock)
+    outcomes = [("processed", 0.01), ("failed", 0.2), ("retried", None), ("dead_lettered", 0.3)]
+    for kind, duration in outcomes:
+        by_meter.meter("q").record(kind, duration)
+        by_event.on_consumer(ConsumerEvent(kind=kind, queue="q", duration=duration))  # type: ignore[arg-type]  # kinds from the literal
+    by_meter.meter("q").published(0.05)
+    by_event.on_publish(PublishEvent(kind="published", queue="q", duration=0.05))
+    assert by_meter.snapshot() == by_event.snapshot()
+    queue = by_meter.snapshot().queues["q"]
+    assert (queue.processed, queue.failed, queue.retried, queue.dead_lettered) == (1, 2, 1, 1)
+    assert queue.processing_time.count == 3 and queue.sent == 1

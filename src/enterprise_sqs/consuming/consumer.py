@@ -37,6 +37,7 @@ from enterprise_sqs.consuming.context import InFlight
 from enterprise_sqs.consuming.decode import make_decoder
 from enterprise_sqs.consuming.events import (
     ConsumerEvent,
+    ConsumerMeter,
     ConsumerStats,
     EventBus,
     Observer,
@@ -93,6 +94,8 @@ class Consumer:
         self._resolver = resolver or QueueResolver(backend)
         self.stats = ConsumerStats()
         self._events = EventBus()
+        self._meters: Callable[[str], ConsumerMeter] | None = None
+        self._meter: ConsumerMeter | None = None
         self._state = "new"
         self._held: dict[str, InFlight] = {}
         self._room = asyncio.Event()
@@ -137,6 +140,19 @@ class Consumer:
             ConfigurationError: ``observer`` is not callable or a kind is unknown.
         """
         return self._events.subscribe(observer, kinds)
+
+    def attach_meters(self, meters: Callable[[str], ConsumerMeter]) -> None:
+        """Report every outcome to ``meters(queue_name)`` (how the client's metrics count
+        without subscribing to events). Call before :meth:`start`.
+
+        Raises:
+            ConfigurationError: the consumer already started, or ``meters`` is not callable.
+        """
+        if not callable(meters):
+            raise ConfigurationError(f"meters must be callable, got {meters!r}")
+        if self._state != "new":
+            raise ConfigurationError(f"{self!r} already started; attach meters before start()")
+        self._meters = meters
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -189,6 +205,7 @@ class Consumer:
         self._want = min(options.max_messages, self._limit) if prefetch else 1
         self._visibility = visibility
         self._info = info
+        self._meter = self._meters(info.name) if self._meters is not None else None
         for codec in options.codecs:
             attach = getattr(codec, "attach", None)
             if callable(attach):  # codecs acting after processing (e.g. payload deletion)
@@ -220,6 +237,7 @@ class Consumer:
             heartbeat=heartbeat,
             stats=self.stats,
             events=self._events,
+            meter=self._meter,
             executor=self._executor,
             stopping=self._stop_requested.is_set,
         )
@@ -409,6 +427,8 @@ class Consumer:
             errors = 0
             if not messages:
                 self.stats.empty_polls += 1
+                if self._meter is not None:
+                    self._meter.record("empty_poll", count=0)
                 if self._events.wants("empty_poll"):
                     self._events.emit(ConsumerEvent(kind="empty_poll", queue=info.name, count=0))
                 if pause_after_empty:
@@ -424,6 +444,8 @@ class Consumer:
                 records.append(record)
             self.stats.received += len(records)
             self.stats.in_flight = len(held)
+            if self._meter is not None:
+                self._meter.record("received", count=len(records))
             if stopping():
                 for record in records:  # received while stopping: give them back at once
                     self._processor.release(record)
@@ -474,6 +496,8 @@ class Consumer:
 
     def _poll_failed(self, error: BaseException) -> None:
         self.stats.poll_errors += 1
+        if self._meter is not None:
+            self._meter.record("poll_failed", count=0)
         logger.warning(
             "receive failed on %s: %s",
             self._name,

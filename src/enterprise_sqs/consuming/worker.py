@@ -33,7 +33,7 @@ from typing import Any, Literal
 from enterprise_sqs.codecs.base import CodecContext, Envelope, decode_all
 from enterprise_sqs.consuming.context import InFlight, MessageContext
 from enterprise_sqs.consuming.decode import Decoder, is_non_retryable
-from enterprise_sqs.consuming.events import ConsumerEvent, ConsumerStats, EventBus
+from enterprise_sqs.consuming.events import ConsumerEvent, ConsumerMeter, ConsumerStats, EventBus
 from enterprise_sqs.consuming.heartbeat import Heartbeat
 from enterprise_sqs.consuming.options import MAX_VISIBILITY, ConsumerOptions
 from enterprise_sqs.consuming.policy import check_policy, policy_middleware
@@ -73,6 +73,7 @@ class Processor:
         heartbeat: Heartbeat,
         stats: ConsumerStats,
         events: EventBus,
+        meter: ConsumerMeter | None = None,
         executor: ThreadPoolExecutor | None,
         stopping: Callable[[], bool],
     ) -> None:
@@ -87,6 +88,7 @@ class Processor:
         self._heartbeat = heartbeat
         self._stats = stats
         self._events = events
+        self._meter = meter
         self._executor = executor
         self._stopping = stopping
         self._timeout = options.handler_timeout
@@ -336,6 +338,8 @@ class Processor:
         duration: float | None = None,
         delay: int | None = None,
     ) -> None:
+        if self._meter is not None:
+            self._meter.record(kind, duration)
         if not self._events.wants(kind):
             return
         count = record.message.attributes.get("ApproximateReceiveCount", "")

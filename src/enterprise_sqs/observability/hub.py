@@ -2,7 +2,8 @@
 metrics, tracing, health checks, alerts and the HTTP endpoints.
 
 The client hands every publisher, consumer and its resilient client to :class:`Observability`,
-which subscribes the metrics collector to their events, adds the tracing codec, middleware and
+which gives each publisher and consumer the metrics meter of its queue (plain calls, no events),
+adds the tracing codec, middleware and
 backend wrapper when tracing is on, watches consumers' poll loops for the liveness check and the
 breaker's transitions for the alerts. Nothing here does I/O until asked (a health check, an alert
 evaluation, starting the HTTP server).
@@ -41,21 +42,6 @@ from enterprise_sqs.resilience.client import ResilientBackend
 __all__ = ["Observability"]
 
 logger = logging.getLogger(__name__)
-
-# "received" is left out on purpose: the consumer counts receives itself (stats.received), so
-# the hottest event of all need not be built for metrics.
-_METRIC_EVENTS = (
-    "processed",
-    "failed",
-    "retried",
-    "dead_lettered",
-    "discarded",
-    "timed_out",
-    "released",
-    "empty_poll",
-    "poll_failed",
-)
-
 
 def _queue_name(queue: str) -> str:
     return queue.rstrip("/").rsplit("/", 1)[-1]
@@ -104,7 +90,6 @@ class Observability:
         self._opened = 0
         self._snapshot: Callable[[], Metrics] = self.collector.snapshot
         self._server: ObservabilityServer | None = None
-        self._received_baseline: dict[int, int] = {}  # id(consumer) → stats.received at reset
 
     # -- wiring -----------------------------------------------------------------------------------
 
@@ -117,7 +102,7 @@ class Observability:
 
     def attach_publisher(self, publisher: Publisher) -> None:
         if self.metrics_enabled:
-            publisher.events.subscribe(self.collector.on_publish)
+            publisher.attach_meters(self.collector.meter)
         if self.tracer is not None:
             publisher.events.subscribe(self.tracer.on_publish)
 
@@ -135,7 +120,7 @@ class Observability:
 
     def attach_consumer(self, consumer: Consumer) -> None:
         if self.metrics_enabled:
-            consumer.subscribe(self.collector.on_consumer, _METRIC_EVENTS)
+            consumer.attach_meters(self.collector.meter)
         self.liveness.watch(consumer)
 
     def attach_client(self, client: ResilientBackend) -> None:
@@ -176,13 +161,9 @@ class Observability:
             )
             resilience = client.stats.snapshot().as_dict()
         in_flight: dict[str, int] = {}
-        received: dict[str, int] = {}
         for consumer in consumers:
             name = _queue_name(consumer.queue)
             in_flight[name] = in_flight.get(name, 0) + consumer.in_flight
-            if self.metrics_enabled:
-                count = consumer.stats.received - self._received_baseline.get(id(consumer), 0)
-                received[name] = received.get(name, 0) + count
         return self.collector.snapshot(
             circuit_breaker=breaker,
             components=ComponentMetrics(
@@ -191,13 +172,11 @@ class Observability:
                 active_consumers=sum(1 for c in consumers if c.running),
             ),
             in_flight=in_flight,
-            received=received,
             resilience=resilience,
         )
 
-    def reset(self, consumers: Sequence[Consumer]) -> None:
+    def reset(self) -> None:
         self.collector.reset()
-        self._received_baseline = {id(c): c.stats.received for c in consumers}
         if self._client is not None:
             self._client.stats.reset()
 

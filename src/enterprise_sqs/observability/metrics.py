@@ -1,7 +1,9 @@
 """Client metrics: counters per queue, latency histograms, and the seed's ``getMetrics()`` shape.
 
-:class:`MetricsCollector` is fed by publisher and consumer events (the client subscribes every
-publisher and consumer it creates) and turns them into a :class:`Metrics` snapshot::
+:class:`MetricsCollector` keeps one :class:`QueueMeter` per queue. The client hands each publisher
+and consumer it creates the meter of its queue, and they report every outcome to it with a plain
+method call (no event object is built for metrics); the collector turns the meters into a
+:class:`Metrics` snapshot::
 
     metrics = sqs.get_metrics()
     metrics.system.success_rate            # percent, 100.0 when nothing happened yet
@@ -9,11 +11,13 @@ publisher and consumer it creates) and turns them into a :class:`Metrics` snapsh
     metrics.components.active_consumers
     metrics.queues["orders"].processing_time.p99
 
-Cheap enough to leave on: an event costs a few integer additions and, for timed events, one
-bisection into a fixed bucket array. Memory is bounded by the number of queues, never by the
-number of messages: latencies live in :class:`LatencyHistogram` (fixed log-spaced buckets, so a
-percentile is exact to within one bucket: at most 33 % of its value, see :data:`BUCKET_BOUNDS`),
-throughput in :class:`RateWindow` (one slot per second of a sliding window).
+Cheap enough to leave on: an outcome costs a few integer additions and, for timed outcomes, one
+bisection into a fixed bucket array (about 1 µs per message in all; building an event object per
+message cost about five times that, measured with benchmarks/observability_overhead.py).
+Memory is bounded by the number of queues, never by the number of messages: latencies live in
+:class:`LatencyHistogram` (fixed log-spaced buckets, so a percentile is exact to within one
+bucket: at most 33 % of its value, see :data:`BUCKET_BOUNDS`), throughput in :class:`RateWindow`
+(one slot per second of a sliding window).
 
 Definitions (seconds throughout, as everywhere in this library; the seed used milliseconds):
 
@@ -29,7 +33,7 @@ Definitions (seconds throughout, as everywhere in this library; the seed used mi
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -46,6 +50,7 @@ __all__ = [
     "LatencySummary",
     "Metrics",
     "MetricsCollector",
+    "QueueMeter",
     "QueueMetrics",
     "RateWindow",
     "SystemMetrics",
@@ -149,6 +154,10 @@ class RateWindow:
         self._seconds = [-1] * window
         self._counts = [0] * window
 
+    def clear(self) -> None:
+        self._seconds = [-1] * self.window
+        self._counts = [0] * self.window
+
     def add(self, now: float, amount: int = 1) -> None:
         second = int(now)
         slot = second % self.window
@@ -183,14 +192,21 @@ _QUEUE_COUNTERS = (
 )
 
 
-class _QueueState:
-    __slots__ = (*_QUEUE_COUNTERS, "processing", "publishing")
+class QueueMeter:
+    """One queue's counters and latency histograms, fed directly by its publishers and consumers.
 
-    def __init__(self) -> None:
-        for name in _QUEUE_COUNTERS:
-            setattr(self, name, 0)
-        self.processing = LatencyHistogram()
-        self.publishing = LatencyHistogram()
+    Implements :class:`~enterprise_sqs.publishing.events.PublishMeter` and
+    :class:`~enterprise_sqs.consuming.events.ConsumerMeter`. Updated from the event loop only.
+    Finished work (messages SQS accepted, handler runs that ended) also counts toward the
+    collector's throughput window, shared by every queue.
+    """
+
+    __slots__ = (*_QUEUE_COUNTERS, "_now", "_rate", "processing", "publishing")
+
+    def __init__(self, rate: RateWindow, now: Callable[[], float]) -> None:
+        self._rate = rate
+        self._now = now
+        self.clear()
 
     sent: int
     send_failed: int
@@ -205,6 +221,61 @@ class _QueueState:
     released: int
     poll_errors: int
     empty_polls: int
+
+    def clear(self) -> None:
+        for name in _QUEUE_COUNTERS:
+            setattr(self, name, 0)
+        self.processing = LatencyHistogram()
+        self.publishing = LatencyHistogram()
+
+    # -- publishers -------------------------------------------------------------------------------
+
+    def published(self, seconds: float) -> None:
+        self.sent += 1
+        self.publishing.observe(seconds)
+        self._rate.add(self._now())
+
+    def publish_failed(self, seconds: float) -> None:
+        self.send_failed += 1
+        self.publishing.observe(seconds)
+
+    def duplicate(self) -> None:
+        self.duplicates += 1
+
+    # -- consumers --------------------------------------------------------------------------------
+
+    def record(self, kind: str, duration: float | None = None, count: int = 1) -> None:
+        """A consumer outcome of ``kind`` (a :data:`~enterprise_sqs.consuming.events.EventKind`);
+        kinds metrics does not count are ignored."""
+        if kind == "processed":
+            self.processed += 1
+            self._finished(duration)
+        elif kind == "received":
+            self.received += count
+        elif kind in ("failed", "dead_lettered", "discarded"):
+            # A retryable failure reports "failed" then "retried"; a non-retryable one only its
+            # fate: each handler failure is counted here exactly once.
+            self.failed += 1
+            if kind == "dead_lettered":
+                self.dead_lettered += 1
+            elif kind == "discarded":
+                self.discarded += 1
+            self._finished(duration)
+        elif kind == "retried":
+            self.retried += 1
+        elif kind == "timed_out":
+            self.timed_out += 1
+        elif kind == "released":
+            self.released += 1
+        elif kind == "poll_failed":
+            self.poll_errors += 1
+        elif kind == "empty_poll":
+            self.empty_polls += 1
+
+    def _finished(self, duration: float | None) -> None:
+        if duration is not None:
+            self.processing.observe(duration)
+        self._rate.add(self._now())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -290,8 +361,11 @@ class Metrics:
 
 
 class MetricsCollector:
-    """Counts what publishers and consumers report. Feed it with :meth:`on_publish` and
-    :meth:`on_consumer` (observers of ``publisher.events`` and ``consumer.subscribe``).
+    """Counts what publishers and consumers report, one :class:`QueueMeter` per queue.
+
+    The client gives each publisher and consumer :meth:`meter` of its queue; anything else can
+    feed the collector with events through :meth:`on_publish` and :meth:`on_consumer` (observers
+    of ``publisher.events`` and ``consumer.subscribe``).
 
     Updated from the event loop only; reads from other threads see consistent integers.
 
@@ -302,10 +376,9 @@ class MetricsCollector:
 
     def __init__(self, *, clock: Clock | None = None, window: int = 60) -> None:
         self._clock = clock or SystemClock()
-        self._window_seconds = window
         self._started = self._clock.monotonic()
         self._since = self._started
-        self._queues: dict[str, _QueueState] = {}
+        self._queues: dict[str, QueueMeter] = {}
         self._rate = RateWindow(window)
         self._now = self._clock.monotonic  # bound once: it runs for every message
 
@@ -313,60 +386,32 @@ class MetricsCollector:
     def clock(self) -> Clock:
         return self._clock
 
-    def _queue(self, name: str) -> _QueueState:
-        state = self._queues.get(name)
-        if state is None:
-            state = self._queues[name] = _QueueState()
-        return state
+    def meter(self, queue: str) -> QueueMeter:
+        """The meter of ``queue`` (a queue name), created on first use and kept for good:
+        components hold on to it, and :meth:`reset` clears it in place."""
+        meter = self._queues.get(queue)
+        if meter is None:
+            meter = self._queues[queue] = QueueMeter(self._rate, self._now)
+        return meter
 
     def on_publish(self, event: PublishEvent) -> None:
-        queue = self._queues.get(event.queue) or self._queue(event.queue)
-        kind = event.kind
-        if kind == "published":
-            queue.sent += 1
-            queue.publishing.observe(event.duration)
-            self._rate.add(self._now())
-        elif kind == "failed":
-            queue.send_failed += 1
-            queue.publishing.observe(event.duration)
+        meter = self._queues.get(event.queue) or self.meter(event.queue)
+        if event.kind == "published":
+            meter.published(event.duration)
+        elif event.kind == "failed":
+            meter.publish_failed(event.duration)
         else:
-            queue.duplicates += 1
+            meter.duplicate()
 
     def on_consumer(self, event: ConsumerEvent) -> None:
-        queue = self._queues.get(event.queue) or self._queue(event.queue)
-        kind = event.kind
-        if kind == "received":
-            queue.received += event.count
-        elif kind == "processed":
-            queue.processed += 1
-            self._finished(queue, event)
-        elif kind in ("failed", "dead_lettered", "discarded"):
-            # A retryable failure emits "failed" then "retried"; a non-retryable one only its
-            # fate: each handler failure is counted here exactly once.
-            queue.failed += 1
-            if kind != "failed":
-                setattr(queue, kind, getattr(queue, kind) + 1)
-            self._finished(queue, event)
-        elif kind == "retried":
-            queue.retried += 1
-        elif kind == "timed_out":
-            queue.timed_out += 1
-        elif kind == "released":
-            queue.released += 1
-        elif kind == "poll_failed":
-            queue.poll_errors += 1
-        elif kind == "empty_poll":
-            queue.empty_polls += 1
-
-    def _finished(self, queue: _QueueState, event: ConsumerEvent) -> None:
-        if event.duration is not None:
-            queue.processing.observe(event.duration)
-        self._rate.add(self._now())
+        meter = self._queues.get(event.queue) or self.meter(event.queue)
+        meter.record(event.kind, event.duration, event.count)
 
     def reset(self) -> None:
         """Forget every count and latency; uptime goes on, ``since_reset`` starts again."""
-        self._queues = {}
-        self._rate = RateWindow(self._window_seconds)
+        for meter in self._queues.values():
+            meter.clear()
+        self._rate.clear()
         self._since = self._clock.monotonic()
 
     def queue_names(self) -> list[str]:
@@ -382,23 +427,20 @@ class MetricsCollector:
         circuit_breaker: CircuitBreakerMetrics | None = None,
         components: ComponentMetrics | None = None,
         in_flight: Mapping[str, int] | None = None,
-        received: Mapping[str, int] | None = None,
         resilience: Mapping[str, int] | None = None,
     ) -> Metrics:
-        """The numbers now, with what the collector cannot see given by the caller (messages
-        held now, and receives counted by the consumers themselves, added to any seen here)."""
+        """The numbers now, with what the collector cannot see given by the caller (the
+        breaker, the components, messages held right now)."""
         now = self._clock.monotonic()
         in_flight = in_flight or {}
-        received = received or {}
         queues: dict[str, QueueMetrics] = {}
         sent = failed_sends = processed = failed = handled_count = 0
         handled_seconds = 0.0
         names = list(self._queues)
-        names += [n for n in {**in_flight, **received} if n not in self._queues]
+        names += [n for n in in_flight if n not in self._queues]
         for name in names:
-            q = self._queues.get(name) or _QueueState()
+            q = self._queues.get(name) or QueueMeter(self._rate, self._now)
             counts = {c: getattr(q, c) for c in _QUEUE_COUNTERS}
-            counts["received"] += received.get(name, 0)
             queues[name] = QueueMetrics(
                 **counts,
                 in_flight=in_flight.get(name, 0),
@@ -413,7 +455,7 @@ class MetricsCollector:
             handled_seconds += q.processing.sum
         attempts = sent + failed_sends + processed + failed
         elapsed = max(now - self._since, 0.0)
-        span = max(1.0, min(float(self._window_seconds), elapsed))
+        span = max(1.0, min(float(self._rate.window), elapsed))
         recent = self._rate.total(now)
         system = SystemMetrics(
             uptime=max(now - self._started, 0.0),

@@ -1,15 +1,16 @@
-"""What publishers report to observers (metrics, tracing, backup): :class:`PublishEvent`."""
+"""What publishers report: :class:`PublishEvent` to observers (tracing, backup, your code), and
+each outcome to a :class:`PublishMeter` (metrics) without building an event."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from enterprise_sqs.errors import EnterpriseSQSError
 from enterprise_sqs.models import MessageAttributeValue
 
-__all__ = ["PUBLISH_EVENT_KINDS", "PublishEvent", "PublishEventKind"]
+__all__ = ["PUBLISH_EVENT_KINDS", "PublishEvent", "PublishEventKind", "PublishMeter"]
 
 PublishEventKind = Literal["published", "failed", "duplicate"]
 PUBLISH_EVENT_KINDS: frozenset[str] = frozenset(PublishEventKind.__args__)  # type: ignore[attr-defined]  # Literal's members
@@ -40,3 +41,15 @@ class PublishEvent:
     message_attributes: Mapping[str, MessageAttributeValue] = field(default_factory=dict)
     group_id: str | None = None
     deduplication_id: str | None = None
+
+
+class PublishMeter(Protocol):
+    """Counts a publisher's outcomes for one queue (the client's metrics implement it, see
+    :class:`enterprise_sqs.observability.metrics.QueueMeter`). Called for every publish, so it
+    must be cheap and must not raise. ``seconds``: from the ``publish`` call to its result."""
+
+    def published(self, seconds: float) -> None: ...
+
+    def publish_failed(self, seconds: float) -> None: ...
+
+    def duplicate(self) -> None: ...

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal, NoReturn
@@ -40,7 +40,7 @@ from enterprise_sqs.publishing.dedup import (
     DeduplicationWindow,
     content_deduplication_id,
 )
-from enterprise_sqs.publishing.events import PUBLISH_EVENT_KINDS, PublishEvent
+from enterprise_sqs.publishing.events import PUBLISH_EVENT_KINDS, PublishEvent, PublishMeter
 from enterprise_sqs.queues import QueueInfo, QueueResolver
 
 __all__ = ["PublishResult", "Publisher"]
@@ -199,6 +199,8 @@ class Publisher:
         self._codec_context: CodecContext | None = None
         self.events: EventBus[PublishEvent] = EventBus(PUBLISH_EVENT_KINDS, source="publisher")
         self._clock_now = clock.monotonic if clock is not None else time.monotonic
+        self._meters: Callable[[str], PublishMeter] | None = None
+        self._meter: PublishMeter | None = None  # the resolved queue's, once it is known
 
     def __repr__(self) -> str:
         return f"Publisher(queue={self._queue!r}, closed={self._closed})"
@@ -206,6 +208,18 @@ class Publisher:
     @property
     def queue(self) -> str:
         return self._queue
+
+    def attach_meters(self, meters: Callable[[str], PublishMeter]) -> None:
+        """Report every outcome to ``meters(queue_name)`` (how the client's metrics count
+        without subscribing to events).
+
+        Raises:
+            ConfigurationError: ``meters`` is not callable.
+        """
+        if not callable(meters):
+            raise ConfigurationError(f"meters must be callable, got {meters!r}")
+        self._meters = meters
+        self._meter = meters(self._info.name) if self._info is not None else None
 
     @property
     def pending(self) -> int:
@@ -231,6 +245,8 @@ class Publisher:
                     max_in_flight=self._max_in_flight,
                 )
                 self._info = info
+                if self._meters is not None:
+                    self._meter = self._meters(info.name)
             return self._info, self._batcher
 
     async def publish(
@@ -283,6 +299,8 @@ class Publisher:
             fresh, first_id = self._window.reserve(key)
             if not fresh:
                 self._arrived()
+                if self._meter is not None:
+                    self._meter.duplicate()
                 if self.events.wants("duplicate"):
                     self._emit("duplicate", info, outgoing, started, message_id=first_id)
                 return PublishResult(
@@ -295,6 +313,8 @@ class Publisher:
         if isinstance(outcome, SendSuccess):
             if key is not None and self._window is not None:
                 self._window.confirm(key, outcome.message_id)
+            if self._meter is not None:
+                self._meter.published(self._clock_now() - started)
             if self.events.wants("published"):
                 self._emit(
                     "published",
@@ -329,6 +349,9 @@ class Publisher:
                 "error_code": getattr(error, "actual_code", None),
             },
         )
+        if self._meters is not None:
+            meter = self._meters(info.name if info is not None else self._queue)
+            meter.publish_failed(self._clock_now() - started)
         if self.events.wants("failed"):
             self._emit("failed", info, outgoing, started, error=error)
         return _fail(error, info.url if info is not None else None)
