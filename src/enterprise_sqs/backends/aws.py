@@ -32,11 +32,7 @@ from aiobotocore.credentials import AioCredentials
 from aiobotocore.session import AioSession
 from botocore.httpsession import get_cert_path
 
-from enterprise_sqs.backends.aws_redact import (
-    forget_secrets,
-    install_redaction,
-    remember_secrets,
-)
+from enterprise_sqs.backends.aws_redact import client_keys
 from enterprise_sqs.backends.aws_translate import (
     failure_from_wire,
     move_task_from_wire,
@@ -240,18 +236,9 @@ class AWSBackend:
             read_timeout=self._read_timeout,
             max_pool_connections=self._max_pool_connections,
         )
-        keys: dict[str, str] = {}
-        if self._credentials is not None:
-            keys["aws_access_key_id"] = self._credentials.access_key_id
-            keys["aws_secret_access_key"] = self._credentials.secret_access_key
-            if self._credentials.session_token is not None:
-                keys["aws_session_token"] = self._credentials.session_token
         stack = contextlib.AsyncExitStack()
-        install_redaction()  # tokens from the default chain or a role are redacted too
-        if self._credentials is not None:
-            secrets = (self._credentials.access_key_id, self._credentials.session_token)
-            remember_secrets(*secrets)
-            stack.callback(forget_secrets, *secrets)
+        # (tokens from the default chain or a role are redacted too)
+        keys = client_keys(self._credentials, stack)
         if self._assume_role is not None:
             from enterprise_sqs.backends.aws_role import RoleCredentials
 

@@ -11,12 +11,15 @@ secret access key itself is never sent or logged by botocore: requests carry onl
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
 from collections import Counter
 
-__all__ = ["forget_secrets", "install_redaction", "remember_secrets"]
+from enterprise_sqs.credentials import Credentials
+
+__all__ = ["client_keys", "forget_secrets", "install_redaction", "remember_secrets"]
 
 _LOGGERS = ("botocore.endpoint", "botocore.auth", "aiobotocore.endpoint", "botocore.parsers")
 _REDACTED = "<redacted>"
@@ -66,16 +69,11 @@ def install_redaction() -> None:
 
 def remember_secrets(*secrets: str | None) -> None:
     """Redact these strings from botocore's request logs until :func:`forget_secrets`."""
-    global _installed
+    install_redaction()
     with _lock:
         for secret in secrets:
             if secret:
                 _secrets[secret] += 1
-        if not _installed:
-            redact = _RedactCredentials()
-            for name in _LOGGERS:
-                logging.getLogger(name).addFilter(redact)
-            _installed = True
 
 
 def forget_secrets(*secrets: str | None) -> None:
@@ -85,3 +83,24 @@ def forget_secrets(*secrets: str | None) -> None:
                 _secrets[secret] -= 1
                 if _secrets[secret] <= 0:
                     del _secrets[secret]
+
+
+def client_keys(
+    credentials: Credentials | None, stack: contextlib.AsyncExitStack
+) -> dict[str, str]:
+    """The ``create_client`` keyword arguments for explicit ``credentials`` (none for the
+    default chain). Redaction is installed either way, and the access key id and session token
+    stay redacted from botocore's logs until ``stack`` closes."""
+    install_redaction()
+    if credentials is None:
+        return {}
+    keys = {
+        "aws_access_key_id": credentials.access_key_id,
+        "aws_secret_access_key": credentials.secret_access_key,
+    }
+    if credentials.session_token is not None:
+        keys["aws_session_token"] = credentials.session_token
+    secrets = (credentials.access_key_id, credentials.session_token)
+    remember_secrets(*secrets)
+    stack.callback(forget_secrets, *secrets)
+    return keys

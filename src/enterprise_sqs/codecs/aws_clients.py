@@ -17,11 +17,7 @@ from typing import Any
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
-from enterprise_sqs.backends.aws_redact import (
-    forget_secrets,
-    install_redaction,
-    remember_secrets,
-)
+from enterprise_sqs.backends.aws_redact import client_keys
 from enterprise_sqs.credentials import Credentials
 from enterprise_sqs.errors import ClientClosedError, ConfigurationError
 
@@ -83,17 +79,8 @@ class LazyAWSClient:
             or session.get_config_variable("region")
             or "us-east-1"
         )
-        keys: dict[str, str] = {}
         stack = contextlib.AsyncExitStack()
-        install_redaction()
-        if self._credentials is not None:
-            keys["aws_access_key_id"] = self._credentials.access_key_id
-            keys["aws_secret_access_key"] = self._credentials.secret_access_key
-            if self._credentials.session_token is not None:
-                keys["aws_session_token"] = self._credentials.session_token
-            secrets = (self._credentials.access_key_id, self._credentials.session_token)
-            remember_secrets(*secrets)
-            stack.callback(forget_secrets, *secrets)
+        keys = client_keys(self._credentials, stack)
         config = AioConfig(region_name=region, retries={"mode": "standard", "max_attempts": 3})
         try:
             self._client = await stack.enter_async_context(
