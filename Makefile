@@ -34,6 +34,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/publisher_client_cost.py
 	$(BIN)/python benchmarks/consumer_throughput.py
 	$(BIN)/python -m benchmarks.server_throughput
+	$(BIN)/python benchmarks/encryption_cost.py
+	$(BIN)/python benchmarks/observability_overhead.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

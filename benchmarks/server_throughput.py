@@ -136,8 +136,10 @@ def main() -> None:
     for key in ours:
         if key.endswith("count"):
             continue
-        ratio = ours[key] / theirs[key] if "msgs/s" in key else theirs[key] / max(ours[key], 1e-9)
-        print(f"{key:<30}{ours[key]:>14.1f}{theirs[key]:>14.1f}{ratio:>9.1f}x")
+        better, worse = (ours[key], theirs[key]) if "msgs/s" in key else (theirs[key], ours[key])
+        # A CPU reading of zero (too few messages for the clock's resolution) has no ratio.
+        ratio = f"{better / worse:>9.1f}x" if better and worse else f"{'n/a':>10}"
+        print(f"{key:<30}{ours[key]:>14.1f}{theirs[key]:>14.1f}{ratio}")
     print(
         f"(esqs serve: {int(ours['send count'])} messages, moto: {int(theirs['send count'])}; "
         f"{args.threads} client threads, batches of 10 x 256 B)"
