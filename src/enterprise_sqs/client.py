@@ -186,7 +186,7 @@ class EnterpriseSQS:
             create_queue=create_queue,
             resolver=self._queue_resolver(),
             clock=self._clock,
-            codecs=self._observability.publisher_codecs(codecs),
+            codecs=tuple(codecs),
         )
         self._observability.attach_publisher(publisher)
         self._publishers.append(publisher)

@@ -310,3 +310,43 @@ async def test_sampling_decisions_hold_across_the_queue() -> None:
     # Receives are roots the sampler decides on; those recorded link only to sampled sends.
     linked = {link.context.trace_id for r in named(exporter, "receive ratio") for link in r.links}
     assert linked <= send_traces
+
+
+async def test_without_an_sdk_an_upstream_context_still_crosses_the_queue() -> None:
+    # Tracing on with the API's no-op provider (no SDK in this process): nothing is recorded
+    # and a message published outside any trace carries none, but one published inside an
+    # upstream trace carries that context, sampled or not, and its handler runs inside it.
+    def upstream(sampled: bool) -> trace.SpanContext:
+        return trace.SpanContext(
+            0x0AF7651916CD43DD8448EB211C80319C,
+            0xB7AD6B7169203331 if sampled else 0x53995C3F42CD8AD8,
+            is_remote=True,
+            trace_flags=trace.TraceFlags(int(sampled)),
+        )
+
+    tracing = Tracing(tracer_provider=trace.NoOpTracerProvider())
+    async with EnterpriseSQS(backend="memory://", tracing=tracing) as sqs:
+        await make_queue(sqs, "noop")
+        publisher = sqs.create_publisher("noop")
+        assert (await publisher.publish({"n": "plain"})).success
+        for sampled in (True, False):
+            parent = trace.set_span_in_context(trace.NonRecordingSpan(upstream(sampled)))
+            token = otel_context.attach(parent)
+            try:
+                assert (await publisher.publish({"n": sampled})).success
+            finally:
+                otel_context.detach(token)
+        inside: list[trace.Span] = []
+        contexts = await consume(sqs, "noop", 3, inside=inside)
+    by_body = {c.message["n"]: c for c in contexts}
+    handler = {c.message["n"]: s.get_span_context() for c, s in zip(contexts, inside, strict=True)}
+    assert "traceparent" not in by_body["plain"].message_attributes
+    assert not handler["plain"].is_valid
+    for sampled in (True, False):
+        expected = upstream(sampled)
+        carried = by_body[sampled].message_attributes["traceparent"].string_value or ""
+        assert parse_traceparent(carried) == (expected.trace_id, expected.span_id, sampled)
+        assert (handler[sampled].trace_id, handler[sampled].span_id) == (
+            expected.trace_id,
+            expected.span_id,
+        )

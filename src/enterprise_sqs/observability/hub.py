@@ -17,7 +17,6 @@ from typing import Any
 
 from enterprise_sqs.backends.base import Backend
 from enterprise_sqs.clock import Clock, SystemClock
-from enterprise_sqs.codecs.base import Codec
 from enterprise_sqs.consuming.consumer import Consumer
 from enterprise_sqs.errors import ConfigurationError
 from enterprise_sqs.observability.alerts import AlertInput, AlertManager
@@ -31,7 +30,6 @@ from enterprise_sqs.observability.metrics import (
 )
 from enterprise_sqs.observability.tracing import (
     MessagingTracer,
-    TraceContextCodec,
     Tracing,
     TracingBackend,
 )
@@ -42,6 +40,7 @@ from enterprise_sqs.resilience.client import ResilientBackend
 __all__ = ["Observability"]
 
 logger = logging.getLogger(__name__)
+
 
 def _queue_name(queue: str) -> str:
     return queue.rstrip("/").rsplit("/", 1)[-1]
@@ -93,18 +92,13 @@ class Observability:
 
     # -- wiring -----------------------------------------------------------------------------------
 
-    def publisher_codecs(self, codecs: Sequence[Codec]) -> tuple[Codec, ...]:
-        """The tracing codec goes first: its attribute is set before encryption or offload
-        codecs run, and they leave message attributes they do not own alone."""
-        if self.tracer is None:
-            return tuple(codecs)
-        return (TraceContextCodec(self.tracer), *codecs)
-
     def attach_publisher(self, publisher: Publisher) -> None:
         if self.metrics_enabled:
             publisher.attach_meters(self.collector.meter)
         if self.tracer is not None:
-            publisher.events.subscribe(self.tracer.on_publish)
+            # Called before the codecs: the trace context is set before encryption or offload
+            # codecs run, and they leave message attributes they do not own alone.
+            publisher.attach_tracer(self.tracer)
 
     def consumer_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """Consumer options with the tracing middleware outermost."""

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from enterprise_sqs.errors import EnterpriseSQSError
 from enterprise_sqs.models import MessageAttributeValue
 
-__all__ = ["PUBLISH_EVENT_KINDS", "PublishEvent", "PublishEventKind", "PublishMeter"]
+__all__ = [
+    "PUBLISH_EVENT_KINDS",
+    "PublishEvent",
+    "PublishEventKind",
+    "PublishMeter",
+    "PublishTracer",
+]
 
 PublishEventKind = Literal["published", "failed", "duplicate"]
 PUBLISH_EVENT_KINDS: frozenset[str] = frozenset(PublishEventKind.__args__)  # type: ignore[attr-defined]  # Literal's members
@@ -53,3 +59,27 @@ class PublishMeter(Protocol):
     def publish_failed(self, seconds: float) -> None: ...
 
     def duplicate(self) -> None: ...
+
+
+class PublishTracer(Protocol):
+    """Traces a publisher's messages (the client's tracing implements it, see
+    :class:`enterprise_sqs.observability.tracing.MessagingTracer`), without an event per message.
+    ``send_started`` runs before the codecs and returns the message attributes to send (the trace
+    context added) and a handle for ``send_ended``, which reports the outcome (``None``: nothing
+    to end). Called for every publish, so both are cheap and must not raise."""
+
+    def send_started(
+        self,
+        queue: str,
+        body: str,
+        message_attributes: Mapping[str, MessageAttributeValue],
+    ) -> tuple[Mapping[str, MessageAttributeValue], Any]: ...
+
+    def send_ended(
+        self,
+        span: Any,
+        *,
+        message_id: str | None = None,
+        error: BaseException | None = None,
+        duplicate: bool = False,
+    ) -> None: ...

@@ -40,7 +40,12 @@ from enterprise_sqs.publishing.dedup import (
     DeduplicationWindow,
     content_deduplication_id,
 )
-from enterprise_sqs.publishing.events import PUBLISH_EVENT_KINDS, PublishEvent, PublishMeter
+from enterprise_sqs.publishing.events import (
+    PUBLISH_EVENT_KINDS,
+    PublishEvent,
+    PublishMeter,
+    PublishTracer,
+)
 from enterprise_sqs.queues import QueueInfo, QueueResolver
 
 __all__ = ["PublishResult", "Publisher"]
@@ -201,6 +206,7 @@ class Publisher:
         self._clock_now = clock.monotonic if clock is not None else time.monotonic
         self._meters: Callable[[str], PublishMeter] | None = None
         self._meter: PublishMeter | None = None  # the resolved queue's, once it is known
+        self._tracer: PublishTracer | None = None
 
     def __repr__(self) -> str:
         return f"Publisher(queue={self._queue!r}, closed={self._closed})"
@@ -220,6 +226,11 @@ class Publisher:
             raise ConfigurationError(f"meters must be callable, got {meters!r}")
         self._meters = meters
         self._meter = meters(self._info.name) if self._info is not None else None
+
+    def attach_tracer(self, tracer: PublishTracer) -> None:
+        """Trace every message with ``tracer`` (how the client's tracing starts and ends send
+        spans without a codec and an event per message: 3-4 µs a message less)."""
+        self._tracer = tracer
 
     @property
     def pending(self) -> int:
@@ -282,23 +293,35 @@ class Publisher:
         except BaseException:
             self._arrived()
             raise
+        tracer, span = self._tracer, None
         try:
             outgoing, key = self._prepare(
                 info, obj, group_id, deduplication_id, delay_seconds, attributes, trace_header
             )
+            if tracer is not None:
+                # Before the codecs, which leave message attributes they do not own alone.
+                outgoing.message_attributes, span = tracer.send_started(
+                    info.name, outgoing.body, outgoing.message_attributes
+                )
             if self._codecs:
                 outgoing = await self._encode(info, outgoing, key)
             self._check_size(info, outgoing)
         except EnterpriseSQSError as exc:
             self._arrived()
+            if tracer is not None and span is not None:
+                tracer.send_ended(span, error=exc)
             return self._failed(exc, info, started)
-        except BaseException:
+        except BaseException as exc:
             self._arrived()
+            if tracer is not None and span is not None:  # a cancellation, a codec's bug: end it
+                tracer.send_ended(span, error=exc)
             raise
         if key is not None and self._window is not None:
             fresh, first_id = self._window.reserve(key)
             if not fresh:
                 self._arrived()
+                if tracer is not None and span is not None:
+                    tracer.send_ended(span, message_id=first_id, duplicate=True)
                 if self._meter is not None:
                     self._meter.duplicate()
                 if self.events.wants("duplicate"):
@@ -309,8 +332,15 @@ class Publisher:
         # submit() queues the message before its first suspension, so no flush can run between
         # this count going down and the message being in the batcher.
         self._arrived()
-        outcome = await batcher.submit(outgoing)
+        try:
+            outcome = await batcher.submit(outgoing)
+        except BaseException as exc:
+            if tracer is not None and span is not None:
+                tracer.send_ended(span, error=exc)
+            raise
         if isinstance(outcome, SendSuccess):
+            if tracer is not None and span is not None:
+                tracer.send_ended(span, message_id=outcome.message_id)
             if key is not None and self._window is not None:
                 self._window.confirm(key, outcome.message_id)
             if self._meter is not None:
@@ -330,6 +360,8 @@ class Publisher:
                 message_id=outcome.message_id,
                 sequence_number=outcome.sequence_number,
             )
+        if tracer is not None and span is not None:
+            tracer.send_ended(span, error=outcome)
         if key is not None and self._window is not None:
             self._window.release(key)
         return self._failed(outcome, info, started, outgoing)
