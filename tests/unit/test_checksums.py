@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from enterprise_sqs.checksums import md5_of_attributes, md5_of_body
+from enterprise_sqs.checksums import (
+    decode_attributes,
+    encode_attributes,
+    md5_of_attributes,
+    md5_of_body,
+)
 from enterprise_sqs.models import MessageAttributeValue
 
 
@@ -57,3 +63,26 @@ def test_attribute_digest_is_order_independent_and_matches_the_spec(
 ) -> None:
     reordered = dict(reversed(list(attributes.items())))
     assert md5_of_attributes(attributes) == md5_of_attributes(reordered) == _reference(attributes)
+
+
+@given(st.dictionaries(_names, _values, max_size=10))
+def test_the_encoding_is_the_digests_input_and_decodes_back(
+    attributes: dict[str, MessageAttributeValue],
+) -> None:
+    encoded = encode_attributes(attributes)
+    if attributes:
+        assert hashlib.md5(encoded).hexdigest() == _reference(attributes)
+    decoded = decode_attributes(encoded)
+    assert decoded == attributes
+    assert list(decoded) == sorted(attributes)
+
+
+def test_a_truncated_encoding_is_refused() -> None:
+    encoded = encode_attributes(
+        {"a": MessageAttributeValue.string("text"), "b": MessageAttributeValue.binary(b"\x00")}
+    )
+    for end in range(1, len(encoded)):
+        if end == len(encode_attributes({"a": MessageAttributeValue.string("text")})):
+            continue  # a whole first attribute is a valid encoding of its own
+        with pytest.raises(ValueError, match=r"truncated|ends inside"):
+            decode_attributes(encoded[:end])

@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from enterprise_sqs.checksums import md5_of_attributes
+from enterprise_sqs.checksums import decode_attributes, md5_of_attributes
 from enterprise_sqs.engine import fifo, receipts
 from enterprise_sqs.engine.context import Engine, QueueRecord
 from enterprise_sqs.engine.messages import COLUMNS, move_rows, unpack_attributes
@@ -244,8 +244,12 @@ def _render(
             attributes = _system_attributes(engine, queue, row, count, first_ms, system_names)
         message_attributes: dict[str, MessageAttributeValue] = {}
         md5_attrs = None
-        if attr_filter is not None and row[5] is not None:
-            stored = unpack_attributes(row[5])
+        packed = row[5]
+        if attr_filter is not None and packed is not None:
+            # rows written before attributes were stored encoded hold JSON text
+            stored = (
+                decode_attributes(packed) if type(packed) is bytes else unpack_attributes(packed)
+            )
             if attr_filter.everything:
                 message_attributes, md5_attrs = stored, row[7]
             else:

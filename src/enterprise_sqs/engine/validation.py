@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 
+from enterprise_sqs.checksums import encoded_attribute, encoded_head
 from enterprise_sqs.errors import (
     BatchEntryIdsNotDistinct,
     EmptyBatchRequest,
@@ -41,6 +42,7 @@ __all__ = [
     "check_system_attributes",
     "check_visibility_timeout",
     "check_wait_time",
+    "encode_message_attributes",
     "invalid_value",
     "message_size",
 ]
@@ -61,6 +63,23 @@ _PUNCTUATED_ID = re.compile(r"[A-Za-z0-9!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]{1
 # Anything outside #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF (surrogates included).
 _ILLEGAL_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _LEGAL_ASCII = bytes([0x9, 0xA, 0xD, *range(0x20, 0x80)])
+# Attribute names that are valid for sure (dot-separated runs of [A-Za-z0-9_-], not starting with
+# "AWS." or "Amazon." in any case), in one match instead of five checks; any other name gets
+# _check_attribute_name's verdict and error message.
+_PLAIN_NAME = re.compile(
+    r"(?![Aa][Ww][Ss]\.|[Aa][Mm][Aa][Zz][Oo][Nn]\.)[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*"
+)
+_PLAIN_TYPES = frozenset(("String", "Number", "Binary"))
+# The encoded heads (name, type) of String attributes by name, for names already found valid:
+# names come from a small set in practice (trace context, content types), and a known one costs
+# a lookup instead of a regular expression and an encoding (0.65 µs of 1.3 µs for a trace
+# header). Valid is valid for good, so nothing here goes stale; past the first few hundred names
+# none are added.
+_STRING_HEADS: dict[str, bytes] = {}
+_STRING_HEADS_KEPT = 512
+# Length prefixes of name, type and value plus the transport byte: in an attribute's encoding
+# but not in its size.
+_ENCODING_OVERHEAD = 13
 
 MESSAGE_SYSTEM_ATTRIBUTES = (
     "SenderId",
@@ -233,8 +252,8 @@ def _check_number(name: str, text: str, kind: str) -> None:
         )
 
 
-def _attribute_size(name: str, value: MessageAttributeValue, kind: str) -> int:
-    data_type = value.data_type
+def _check_data_type(name: str, data_type: object, kind: str) -> str:
+    """Return the base type (``String``, ``Number`` or ``Binary``) of a valid data type."""
     if not isinstance(data_type, str) or not data_type:
         raise InvalidParameterValue(
             f"The message ({kind}) attribute '{name}' must contain non-empty message attribute "
@@ -248,7 +267,17 @@ def _attribute_size(name: str, value: MessageAttributeValue, kind: str) -> int:
             f"The type of message ({kind}) attribute '{name}' is invalid. You must use only the "
             "following supported type prefixes: Binary, Number, String."
         )
-    type_size = len(data_type.encode("utf-8"))
+    return base
+
+
+def _checked_encoding(name: str, value: MessageAttributeValue, kind: str) -> bytes:
+    """Validate one attribute's type and value; return its encoding (checksums), whose length
+    less ``_ENCODING_OVERHEAD`` is its size as SQS counts it (name, type and value bytes)."""
+    data_type = value.data_type
+    if type(data_type) is str and data_type in _PLAIN_TYPES:
+        base = data_type
+    else:
+        base = _check_data_type(name, data_type, kind)
     if base == "Binary":
         data = value.binary_value
         if not isinstance(data, bytes | bytearray | memoryview) or len(data) == 0:
@@ -256,22 +285,48 @@ def _attribute_size(name: str, value: MessageAttributeValue, kind: str) -> int:
                 f"Message ({kind}) attribute '{name}' must contain a non-empty value of type "
                 "'Binary'."
             )
-        return len(name.encode("utf-8")) + type_size + len(data)
+        return encoded_attribute(encoded_head(name.encode("utf-8"), data_type), bytes(data))
     text = value.string_value
     if not isinstance(text, str) or not text:
         raise InvalidParameterValue(
             f"Message ({kind}) attribute '{name}' must contain a non-empty value of type '{base}'."
         )
-    bad = _ILLEGAL_CHAR.search(text)
-    if bad is not None:
-        raise InvalidParameterValue(
-            f"Message ({kind}) attribute '{name}' contains the invalid character "
-            f"'#x{ord(bad.group()):X}'; allowed are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 "
-            "to #xFFFD | #x10000 to #x10FFFF."
-        )
+    if not text.isprintable():  # printable text is legal: see _encoded_message_attribute
+        bad = _ILLEGAL_CHAR.search(text)
+        if bad is not None:
+            raise InvalidParameterValue(
+                f"Message ({kind}) attribute '{name}' contains the invalid character "
+                f"'#x{ord(bad.group()):X}'; allowed are #x9 | #xA | #xD | #x20 to #xD7FF | "
+                "#xE000 to #xFFFD | #x10000 to #x10FFFF."
+            )
     if base == "Number":
         _check_number(name, text, kind)
-    return len(name.encode("utf-8")) + type_size + len(text.encode("utf-8"))
+    return encoded_attribute(encoded_head(name.encode("utf-8"), data_type), text.encode("utf-8"))
+
+
+def _encoded_message_attribute(name: str, value: MessageAttributeValue) -> bytes:
+    """Validate one message attribute; return its encoding (see ``_checked_encoding``)."""
+    head = _STRING_HEADS.get(name) if type(name) is str else None
+    if head is None and (
+        type(name) is not str or len(name) > 256 or _PLAIN_NAME.fullmatch(name) is None
+    ):
+        _check_attribute_name(name, "user")
+    if not isinstance(value, MessageAttributeValue):
+        raise InvalidParameterValue(
+            f"Message (user) attribute '{name}' must be a MessageAttributeValue."
+        )
+    text = value.string_value
+    # The common case in one go. str.isprintable() is false for every character in categories
+    # Cc, Cs and Cn, so for all that _ILLEGAL_CHAR finds (controls, surrogates, U+FFFE, U+FFFF):
+    # printable text needs no search. It is also quicker than bytes.translate (which builds a
+    # table each call) for ASCII; text with tabs or line breaks takes the search.
+    if value.data_type == "String" and type(text) is str and text and text.isprintable():
+        if head is None:
+            head = encoded_head(name.encode("utf-8"), "String")
+            if type(name) is str and len(_STRING_HEADS) < _STRING_HEADS_KEPT:
+                _STRING_HEADS[name] = head
+        return encoded_attribute(head, text.encode("utf-8"))
+    return _checked_encoding(name, value, "user")
 
 
 def check_message_attributes(attributes: Mapping[str, MessageAttributeValue]) -> int:
@@ -279,22 +334,38 @@ def check_message_attributes(attributes: Mapping[str, MessageAttributeValue]) ->
 
     Raises: InvalidParameterValue (count, name, type or value).
     """
+    return encode_message_attributes(attributes)[0]
+
+
+def encode_message_attributes(
+    attributes: Mapping[str, MessageAttributeValue],
+) -> tuple[int, bytes]:
+    """Validate message attributes; return the bytes they count toward the message size and
+    their encoding for ``MD5OfMessageAttributes`` (sorted by name; ``b""`` for none).
+
+    One pass per attribute validates, sizes and encodes it; the encoding is hashed and stored
+    as is. Separate passes (validate and size, MD5, JSON to store) each encoded name and value
+    again: 5.3 µs for one trace header attribute, now 1.0 µs with the MD5.
+
+    Raises: InvalidParameterValue (count, name, type or value).
+    """
     if not attributes:
-        return 0
-    if len(attributes) > MAX_MESSAGE_ATTRIBUTES:
+        return 0, b""
+    count = len(attributes)
+    if count == 1:
+        ((name, value),) = attributes.items()
+        encoded = _encoded_message_attribute(name, value)
+        return len(encoded) - _ENCODING_OVERHEAD, encoded
+    if count > MAX_MESSAGE_ATTRIBUTES:
         raise InvalidParameterValue(
-            f"Number of message attributes [{len(attributes)}] exceeds the allowed maximum "
+            f"Number of message attributes [{count}] exceeds the allowed maximum "
             f"[{MAX_MESSAGE_ATTRIBUTES}]."
         )
-    size = 0
-    for name, value in attributes.items():
-        _check_attribute_name(name, "user")
-        if not isinstance(value, MessageAttributeValue):
-            raise InvalidParameterValue(
-                f"Message (user) attribute '{name}' must be a MessageAttributeValue."
-            )
-        size += _attribute_size(name, value, "user")
-    return size
+    # in the caller's order (the first invalid attribute is the one reported), then by name
+    pieces = [(name, _encoded_message_attribute(name, value)) for name, value in attributes.items()]
+    pieces.sort()  # names are distinct: the encodings are never compared
+    encoded = b"".join([piece for _, piece in pieces])
+    return len(encoded) - _ENCODING_OVERHEAD * count, encoded
 
 
 def check_system_attributes(attributes: Mapping[str, MessageAttributeValue]) -> str | None:
@@ -311,7 +382,7 @@ def check_system_attributes(attributes: Mapping[str, MessageAttributeValue]) -> 
             raise InvalidParameterValue(
                 "Message system attribute 'AWSTraceHeader' must be of type 'String'."
             )
-        _attribute_size(name, value, "system")
+        _checked_encoding(name, value, "system")
     return attributes["AWSTraceHeader"].string_value
 
 

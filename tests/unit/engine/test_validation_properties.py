@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import decimal
+import hashlib
 import re
 
 import pytest
@@ -10,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from enterprise_sqs import DeleteEntry, ManualClock, MessageAttributeValue, SendEntry
-from enterprise_sqs.checksums import md5_of_body
+from enterprise_sqs.checksums import decode_attributes, md5_of_attributes, md5_of_body
 from enterprise_sqs.engine import validation
 from enterprise_sqs.engine.backend import EngineBackend
 from enterprise_sqs.errors import (
@@ -127,6 +129,95 @@ def test_non_numbers_and_empty_values_are_refused() -> None:
         caught.value.message
         == "Number of message attributes [11] exceeds the allowed maximum [10]."
     )
+
+
+def _sqs_accepts_name(name: str) -> bool:
+    """The attribute name rules, spelled out independently of validation's shortcuts."""
+    return (
+        re.fullmatch(r"[A-Za-z0-9_.-]{1,256}", name) is not None
+        and not name.lower().startswith(("aws.", "amazon."))
+        and not name.startswith(".")
+        and not name.endswith(".")
+        and ".." not in name
+    )
+
+
+_NAME_PARTS = st.sampled_from(
+    ["a", "Z", "9", "_", "-", ".", "..", "aws.", "AWS.", "aWs", "Amazon.", "amazonx", " ", "é"]
+)
+
+
+@given(
+    st.lists(_NAME_PARTS, min_size=1, max_size=8).map("".join)
+    | st.text(max_size=20)
+    | st.integers(250, 260).map(lambda n: "n" * n)
+)
+def test_attribute_names_are_judged_by_the_sqs_rules(name: str) -> None:
+    value = MessageAttributeValue.string("v")
+    for _ in range(2):  # the second time, a name accepted before is already known
+        if _sqs_accepts_name(name):
+            size = validation.check_message_attributes({name: value})
+            assert size == len(name) + len("String") + 1
+        else:
+            with pytest.raises(InvalidParameterValue, match="attribute name"):
+                validation.check_message_attributes({name: value})
+
+
+@given(
+    st.text(st.characters(codec="utf-8") | _ILLEGAL, max_size=12),
+    st.sampled_from(["String", "String.x", "Number", "Binary"]),
+)
+def test_attribute_text_values_are_judged_by_the_xml_character_rules(
+    text: str, data_type: str
+) -> None:
+    value = MessageAttributeValue(data_type, string_value=text)
+    legal = re.search("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]", text) is None
+    if text == "" or data_type == "Binary":  # (a Binary attribute needs binary_value)
+        expected = "must contain a non-empty value"
+    elif not legal:
+        expected = "contains the invalid character"
+    elif data_type.startswith("String"):
+        size = validation.check_message_attributes({"a": value})
+        assert size == len("a") + len(data_type) + len(text.encode("utf-8"))
+        return
+    else:  # a Number: text that is no decimal at all is refused as such (numbers: see above)
+        try:
+            decimal.Decimal(text)
+        except decimal.InvalidOperation:
+            expected = "to a number"
+        else:
+            return
+    with pytest.raises(InvalidParameterValue, match=expected):
+        validation.check_message_attributes({"a": value})
+
+
+_VALUES = st.one_of(
+    st.builds(MessageAttributeValue.string, st.text(_LEGAL, min_size=1, max_size=20)),
+    st.builds(MessageAttributeValue.number, st.integers()),
+    st.builds(MessageAttributeValue.binary, st.binary(min_size=1, max_size=20)),
+    st.builds(MessageAttributeValue.string, st.text(_LEGAL, min_size=1), st.just("t")),
+)
+
+
+def _value_bytes(value: MessageAttributeValue) -> bytes:
+    if value.binary_value is not None:
+        return value.binary_value
+    assert value.string_value is not None
+    return value.string_value.encode("utf-8")
+
+
+@given(st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,9}", fullmatch=True), _VALUES, max_size=10))
+def test_encoded_attributes_are_what_the_md5_is_over_and_count_their_size(
+    attributes: dict[str, MessageAttributeValue],
+) -> None:
+    size, encoded = validation.encode_message_attributes(attributes)
+    assert size == validation.check_message_attributes(attributes)
+    assert size == sum(
+        len(name.encode()) + len(value.data_type.encode()) + len(_value_bytes(value))
+        for name, value in attributes.items()
+    )
+    assert (hashlib.md5(encoded).hexdigest() if encoded else None) == md5_of_attributes(attributes)
+    assert decode_attributes(encoded) == attributes
 
 
 @settings(max_examples=25, deadline=None)
