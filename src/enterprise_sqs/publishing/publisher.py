@@ -462,11 +462,12 @@ class Publisher:
         body = encode_body(obj, self._serializer)
         # Per-message work only for what the call adds: the publisher's own attributes are
         # shared (read-only) by every message that brings none.
-        message_attributes: Mapping[str, MessageAttributeValue] = (
-            {**self._attributes, **to_message_attributes(attributes)}
-            if attributes
-            else self._attributes
-        )
+        message_attributes: Mapping[str, MessageAttributeValue] = self._attributes
+        if attributes:
+            converted = to_message_attributes(attributes)  # a fresh dict: no copy needed
+            message_attributes = (
+                {**self._attributes, **converted} if self._attributes else converted
+            )
         system_attributes: Mapping[str, MessageAttributeValue] = (
             {"AWSTraceHeader": MessageAttributeValue.string(trace_header)}
             if trace_header
