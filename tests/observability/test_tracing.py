@@ -350,3 +350,36 @@ async def test_without_an_sdk_an_upstream_context_still_crosses_the_queue() -> N
             expected.trace_id,
             expected.span_id,
         )
+
+
+async def test_a_duplicate_the_publisher_suppressed_ends_its_send_span(spans: Spans) -> None:
+    provider, exporter = spans
+    async with EnterpriseSQS(backend="memory://", tracing=Tracing(tracer_provider=provider)) as sqs:
+        await make_queue(sqs, "once")
+        publisher = sqs.create_publisher("once", enable_deduplication=True)
+        first = await publisher.publish({"order": 7})
+        again = await publisher.publish({"order": 7})
+    assert again.duplicate and again.message_id == first.message_id
+    sends = named(exporter, "send once")
+    assert len(sends) == 2, "both publishes were traced, and both spans ended"
+    duplicate = [s for s in sends if s.attributes and s.attributes.get("esqs.duplicate")]
+    assert len(duplicate) == 1
+    assert duplicate[0].attributes is not None
+    assert duplicate[0].attributes["messaging.message.id"] == first.message_id
+
+
+async def test_a_cancelled_publish_still_ends_its_send_span(spans: Spans) -> None:
+    provider, exporter = spans
+    async with EnterpriseSQS(backend="memory://", tracing=Tracing(tracer_provider=provider)) as sqs:
+        await make_queue(sqs, "slow")
+        publisher = sqs.create_publisher("slow", linger=1)  # the batch waits: the call is parked
+        task = asyncio.create_task(publisher.publish({"n": 1}))
+        while publisher.pending == 0:
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        [send] = named(exporter, "send slow")
+        assert send.status.status_code is StatusCode.ERROR
+        assert send.attributes is not None
+        assert send.attributes["error.type"] == "CancelledError"
