@@ -234,13 +234,15 @@ def test_rate_window_rejects_bad_sizes() -> None:
     assert window.total(14.0) == 0
 
 
-async def test_meters_are_validated_and_attached_before_start(sqs: EnterpriseSQS) -> None:
+async def test_meters_and_tracers_are_validated_and_meters_attached_before_start(sqs: EnterpriseSQS) -> None:
     await make_queue(sqs, "q")
     consumer = sqs.create_consumer("q", **FAST)
     with pytest.raises(ConfigurationError, match="meters must be callable"):
         consumer.attach_meters("not a function")  # type: ignore[arg-type]  # the error under test
     with pytest.raises(ConfigurationError, match="meters must be callable"):
         sqs.create_publisher("q").attach_meters(42)  # type: ignore[arg-type]  # the error under test
+    with pytest.raises(ConfigurationError, match="send_started and send_ended"):
+        sqs.create_publisher("q").attach_tracer(object())  # type: ignore[arg-type]  # the error under test
 
     async def handler(message: Any, context: MessageContext) -> None:
         return None
