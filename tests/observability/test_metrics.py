@@ -234,7 +234,7 @@ def test_rate_window_rejects_bad_sizes() -> None:
     assert window.total(14.0) == 0
 
 
-async def test_meters_and_tracers_are_validated_and_meters_attached_before_start(sqs: EnterpriseSQS) -> None:
+async def test_meters_and_tracers_are_validated(sqs: EnterpriseSQS) -> None:
     await make_queue(sqs, "q")
     consumer = sqs.create_consumer("q", **FAST)
     with pytest.raises(ConfigurationError, match="meters must be callable"):
