@@ -192,7 +192,8 @@ async def test_a_full_spool_refuses_with_a_clear_error(tmp_path: Path) -> None:
     )
     url = await sqs.get_sqs_client().create_queue("small")
     sqs.get_sqs_client().breaker(url).force_open()
-    spooler = SpoolingPublisher(sqs.create_publisher(url), Spool(tmp_path / "s.db", max_bytes=100))
+    spool = Spool(tmp_path / "s.db", max_bytes=100)
+    spooler = SpoolingPublisher(sqs.create_publisher(url), spool)
     assert (await spooler.publish("x" * 60)).spooled
     full = await spooler.publish("y" * 60)
     assert not full.success and isinstance(full.error, SpoolFullError)
@@ -204,6 +205,7 @@ async def test_a_full_spool_refuses_with_a_clear_error(tmp_path: Path) -> None:
     direct = await spooler.publish("z")
     assert direct.success and not direct.spooled and direct.message_id is not None
     await spooler.aclose()
+    spool.close()  # given, not opened by path: the spooling publisher leaves it open
     await sqs.aclose()
 
 
@@ -230,3 +232,42 @@ async def test_a_message_the_service_rejects_is_set_aside_not_blocking(tmp_path:
 def test_spool_validates(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError):
         Spool(tmp_path / "s.db", max_bytes=0)
+
+
+def test_one_spool_object_owns_a_file_at_a_time(tmp_path: Path) -> None:
+    first = Spool(tmp_path / "s.db")
+    with pytest.raises(ConfigurationError, match="already open in another Spool in this process"):
+        Spool(tmp_path / "s.db")
+    first.close()
+    again = Spool(tmp_path / "s.db")  # closing released it
+    again.close()
+
+
+async def test_a_spool_another_process_holds_is_refused_until_that_process_dies(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "held.db"
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import sys, time\n"
+        "from enterprise_sqs.publishing.spool import Spool\n"
+        "spool = Spool(sys.argv[1])\n"
+        "print('OPEN', flush=True)\n"
+        "time.sleep(120)\n",
+        str(path),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    try:
+        assert holder.stdout is not None
+        assert (await asyncio.wait_for(holder.stdout.readline(), 60)).strip() == b"OPEN"
+        with pytest.raises(ConfigurationError, match=f"another process \\(pid {holder.pid}\\)"):
+            Spool(path)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(holder.wait(), 30)
+    # The operating system released the lock with the process: the file is usable again.
+    spool = Spool(path)
+    assert spool.stats().pending == 0
+    spool.close()

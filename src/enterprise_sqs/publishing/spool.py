@@ -22,8 +22,13 @@ Durability: a spooled result is returned only after its row is committed (rows a
 share one commit). The file outlives the process — a SIGKILL included — and the next
 ``SpoolingPublisher`` on it forwards what is left. Between a successful send and the row's
 deletion a crash can send a message twice; a FIFO queue drops the repeat (same deduplication id
-within 5 minutes), a standard queue delivers it twice — SQS is at-least-once anyway. One process
-at a time should forward from one spool file.
+within 5 minutes), a standard queue delivers it twice — SQS is at-least-once anyway.
+
+One owner: a :class:`Spool` holds an exclusive lock on ``<file>.lock`` while it is open, so a
+second process (or a second ``Spool`` in this one) opening the same file is refused with a
+:class:`~enterprise_sqs.errors.ConfigurationError` naming the holder, rather than forwarding the
+same messages twice. The operating system releases the lock when the owner exits, however it
+exits (SIGKILL included). (POSIX only: elsewhere the lock is skipped.)
 
 Bounded: ``max_bytes`` caps the bodies and attributes held; a message that does not fit fails
 with :class:`~enterprise_sqs.errors.SpoolFullError`. :meth:`Spool.stats` (spooled, forwarded,
@@ -37,12 +42,14 @@ import base64
 import contextlib
 import json
 import logging
+import os
 import sqlite3
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from enterprise_sqs.codecs.serialization import JSONSerializer, Serializer, encode_body
 from enterprise_sqs.errors import (
@@ -139,6 +146,43 @@ def _decode_attributes(values: Mapping[str, Any]) -> dict[str, MessageAttributeV
     }
 
 
+def _take_lock(path: Path) -> IO[str] | None:
+    """An exclusive, non-blocking lock on ``<path>.lock`` with our pid in it, held by the
+    returned open file until it is closed (or the process ends).
+
+    Raises:
+        ConfigurationError: another owner holds it (its pid in the message).
+    """
+    if sys.platform == "win32":  # no flock: one owner per file is then up to the caller
+        return None
+    import fcntl
+
+    try:
+        handle = (path.parent / f"{path.name}.lock").open("a+", encoding="ascii")
+    except OSError as exc:
+        raise ConfigurationError(f"cannot create the spool's lock file: {exc}") from exc
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        who = (
+            "another Spool in this process"
+            if holder == str(os.getpid())
+            else f"another process (pid {holder})"
+        )
+        raise ConfigurationError(
+            f"the spool file {path} is already open in {who}; one owner at a time forwards "
+            "from a spool: give each process its own file, or close the other first"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
 class Spool:
     """A bounded, durable FIFO of messages in a SQLite file. See the module docstring.
 
@@ -149,7 +193,8 @@ class Spool:
             survives the process being killed.
 
     Raises:
-        ConfigurationError: a bad ``max_bytes`` or a file that cannot be opened.
+        ConfigurationError: a bad ``max_bytes``, a file that cannot be opened, or one that
+            another owner has open (see the module docstring).
     """
 
     def __init__(
@@ -161,6 +206,10 @@ class Spool:
         self.max_bytes = max_bytes
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot create the spool's directory: {exc}") from exc
+        self._lock = _take_lock(self.path)
+        try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
@@ -169,6 +218,8 @@ class Spool:
                 "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM spool"
             ).fetchone()
         except sqlite3.Error as exc:
+            if self._lock is not None:
+                self._lock.close()
             raise ConfigurationError(f"cannot open the spool file {self.path}: {exc}") from exc
         self._pending = int(count)
         self._bytes = int(size)
@@ -291,6 +342,8 @@ class Spool:
         if not self._closed:
             self._closed = True
             self._db.close()
+            if self._lock is not None:
+                self._lock.close()  # releases the lock
 
 
 class SpoolingPublisher:
