@@ -163,15 +163,19 @@ def check_delay(value: object, *, fifo: bool) -> int:
     return value
 
 
-def check_attempt_id(value: object) -> str:
+def _check_punctuated_id(value: object, field: str) -> str:
     if not isinstance(value, str) or _PUNCTUATED_ID.fullmatch(value) is None:
         raise invalid_value(
             value,
-            "ReceiveRequestAttemptId",
-            "ReceiveRequestAttemptId can only include alphanumeric and punctuation characters. "
-            "1 to 128 in length.",
+            field,
+            f"{field} can only include alphanumeric and punctuation characters. 1 to 128 in "
+            "length.",
         )
     return value
+
+
+def check_attempt_id(value: object) -> str:
+    return _check_punctuated_id(value, "ReceiveRequestAttemptId")
 
 
 def check_receive_attribute_names(names: Sequence[str]) -> frozenset[str]:
@@ -391,25 +395,11 @@ def message_size(body_size: int, attributes_size: int) -> int:
 
 
 def check_group_id(value: object) -> str:
-    if not isinstance(value, str) or _PUNCTUATED_ID.fullmatch(value) is None:
-        raise invalid_value(
-            value,
-            "MessageGroupId",
-            "MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 "
-            "in length.",
-        )
-    return value
+    return _check_punctuated_id(value, "MessageGroupId")
 
 
 def check_deduplication_id(value: object) -> str:
-    if not isinstance(value, str) or _PUNCTUATED_ID.fullmatch(value) is None:
-        raise invalid_value(
-            value,
-            "MessageDeduplicationId",
-            "MessageDeduplicationId can only include alphanumeric and punctuation characters. "
-            "1 to 128 in length.",
-        )
-    return value
+    return _check_punctuated_id(value, "MessageDeduplicationId")
 
 
 def check_batch_ids(ids: Sequence[str], entry_name: str) -> None:
