@@ -40,7 +40,12 @@ T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Version 2 rows keep message attributes in their MD5 encoding (a BLOB); version 1 rows held JSON
+# text. This engine reads both, so a version-1 file is opened as it is and marked version 2: an
+# older engine, which could not read the new rows, is then refused with a clear error instead of
+# failing on the first message it receives.
+_UPGRADABLE_VERSIONS = (1,)
 BUSY_TIMEOUT_MS = 30_000
 MAX_GROUP = 64
 # The checkpointer copies the WAL into the database after this many jobs (a batch of ten 1 KiB
@@ -160,6 +165,10 @@ def _open(path: str | None) -> sqlite3.Connection:
         conn.execute(
             "INSERT INTO meta (key, value) VALUES ('schema_version', ?), ('secret', ?)",
             (str(SCHEMA_VERSION), secrets.token_hex(16)),
+        )
+    elif int(row[0]) in _UPGRADABLE_VERSIONS:
+        conn.execute(
+            "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
         )
     elif int(row[0]) != SCHEMA_VERSION:
         conn.execute("ROLLBACK")

@@ -14,7 +14,8 @@ import pytest
 from enterprise_sqs import ManualClock, SendEntry
 from enterprise_sqs.checksums import md5_of_attributes
 from enterprise_sqs.engine.backend import EngineBackend
-from enterprise_sqs.errors import BatchRequestTooLong
+from enterprise_sqs.engine.store import SCHEMA_VERSION
+from enterprise_sqs.errors import BatchRequestTooLong, ConfigurationError
 from enterprise_sqs.models import MessageAttributeValue
 
 ATTRIBUTES = {
@@ -77,14 +78,17 @@ async def test_rows_with_attributes_stored_as_json_still_read_back(
         entry = SendEntry(id=str(i), body=f"m{i}", message_attributes=ATTRIBUTES)
         await before.send_message(url, entry)
     await before.aclose()
-    # rewrite the rows as an earlier version wrote them
+    # rewrite the rows and the schema version as an earlier version wrote them
     conn = sqlite3.connect(path)
     with conn:
         conn.execute("UPDATE messages SET attrs = ?", (_old_json_form(ATTRIBUTES),))
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     conn.close()
 
     after = EngineBackend(path, clock=clock)
     try:
+        # opening it marked the file with this engine's version
+        assert _schema_version(path) == str(SCHEMA_VERSION) == "2"
         (whole,) = await after.receive(url, message_attribute_names=["All"])
         assert dict(whole.message_attributes) == ATTRIBUTES
         assert whole.md5_of_message_attributes == md5_of_attributes(ATTRIBUTES)
@@ -104,6 +108,28 @@ async def test_rows_with_attributes_stored_as_json_still_read_back(
         assert dead.md5_of_message_attributes == md5_of_attributes(ATTRIBUTES)
     finally:
         await after.aclose()
+
+
+def _schema_version(path: str) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        (value,) = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    finally:
+        conn.close()
+    return str(value)
+
+
+async def test_a_file_from_a_newer_engine_is_refused_clearly(tmp_path: Path) -> None:
+    path = str(tmp_path / "newer.db")
+    first = EngineBackend(path)
+    await first.create_queue("q")
+    await first.aclose()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    conn.close()
+    with pytest.raises(ConfigurationError, match="version 3; this engine reads version 2"):
+        EngineBackend(path)
 
 
 def _batch(invalid_value_length: int) -> list[SendEntry]:
