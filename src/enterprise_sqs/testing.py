@@ -62,12 +62,13 @@ class ConsumerRecorder:
 
     def _observe(self, event: ConsumerEvent) -> None:
         self.events.append(event)
-        self._counts[event.kind] += event.count
+        self._counts[event.kind] += 1
         if self._changed is not None:
             self._changed.set()
 
     def count(self, kind: str) -> int:
-        """How many messages had this outcome so far (``received`` counts messages)."""
+        """How many events of this kind so far: messages for a message's outcome
+        (``processed``, ``retried``, ...), polls for ``empty_poll`` and ``poll_failed``."""
         _check_kinds([kind])
         return self._counts[kind]
 

@@ -79,6 +79,8 @@ async def test_waiting_in_vain_says_what_happened(esqs):
     await consumer.start(handle)
     with pytest.raises(TimeoutError, match="processed=1; the consumer reported empty_poll="):
         await recorder.wait_for(processed=1, timeout=0.3)
+    assert recorder.count("empty_poll") >= 1  # it did poll, and found nothing
+    assert recorder.count("processed") == 0
     await consumer.stop()
 
 
