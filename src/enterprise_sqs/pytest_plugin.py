@@ -21,7 +21,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-import pytest_asyncio
+
+try:
+    import pytest_asyncio
+except ImportError as exc:  # the fixtures are async: say which extra brings what they need
+    raise ImportError(
+        "enterprise_sqs.pytest_plugin needs pytest-asyncio: pip install 'enterprise-sqs[testing]'"
+    ) from exc
 
 from enterprise_sqs.client import EnterpriseSQS
 from enterprise_sqs.clock import ManualClock

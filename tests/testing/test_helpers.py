@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from enterprise_sqs.client import EnterpriseSQS
@@ -38,3 +41,18 @@ def test_a_server_that_cannot_start_says_why() -> None:
     with pytest.raises(RuntimeError, match="esqs serve did not start") as failure:
         start_esqs_server(extra_args=("--no-such-option",), timeout=30)
     assert "no-such-option" in str(failure.value)
+
+
+def test_the_plugin_names_its_extra_when_pytest_asyncio_is_missing() -> None:
+    blocked = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'pytest_asyncio':\n"
+        "            raise ImportError('not installed')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import enterprise_sqs.pytest_plugin\n"
+    )
+    done = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "pip install 'enterprise-sqs[testing]'" in done.stderr
