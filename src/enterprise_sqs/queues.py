@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enterprise_sqs.backends.base import Backend
 from enterprise_sqs.errors import ConfigurationError, QueueDoesNotExist
 
-__all__ = ["QueueInfo", "QueueResolver", "looks_like_url"]
+__all__ = ["QueueInfo", "QueueResolver", "looks_like_url", "queue_name"]
 
 _NEEDED = [
     "FifoQueue",
@@ -38,7 +38,8 @@ def looks_like_url(queue: str) -> bool:
     return queue.startswith(("http://", "https://"))
 
 
-def _name_of(queue: str) -> str:
+def queue_name(queue: str) -> str:
+    """A queue's name from its URL (a name is returned as it is)."""
     return queue.rstrip("/").rsplit("/", 1)[-1]
 
 
@@ -94,7 +95,7 @@ class QueueResolver:
         values = await self._backend.get_queue_attributes(url, _NEEDED)
         return QueueInfo(
             url=url,
-            name=_name_of(url),
+            name=queue_name(url),
             arn=values.get("QueueArn", ""),
             fifo=values.get("FifoQueue", "false").lower() == "true",
             content_based_deduplication=values.get("ContentBasedDeduplication", "false").lower()

@@ -33,6 +33,7 @@ from enterprise_sqs.config import CircuitBreakerConfig, RetryConfig
 from enterprise_sqs.consuming.context import MessageContext
 from enterprise_sqs.consuming.events import ConsumerEvent
 from enterprise_sqs.errors import ServiceUnavailable, ValidationError
+from enterprise_sqs.queues import queue_name as _name
 from enterprise_sqs.resilience.breaker import CircuitTransition
 from enterprise_sqs.resilience.faults import FaultyBackend
 
@@ -297,10 +298,6 @@ async def _tour(tour: _Tour, sqs: EnterpriseSQS, faulty: FaultyBackend, backend_
     tour.out.print(
         "\nNext: esqs --help, esqs queues list, esqs send QUEUE BODY, esqs loadtest -n 10000"
     )
-
-
-def _name(url: str) -> str:
-    return url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _ranges(numbers: list[int]) -> str:

@@ -23,6 +23,7 @@ from enterprise_sqs.cli.runtime import (
 )
 from enterprise_sqs.client import EnterpriseSQS
 from enterprise_sqs.errors import QueueDoesNotExist
+from enterprise_sqs.queues import queue_name
 
 __all__ = ["QueueStats", "collect_stats", "health", "stats"]
 
@@ -73,7 +74,7 @@ async def _one(sqs: EnterpriseSQS, url: str, dlq_cache: dict[str, str]) -> Queue
             except QueueDoesNotExist:
                 dlq_depth = None
     return QueueStats(
-        queue=url.rstrip("/").rsplit("/", 1)[-1],
+        queue=queue_name(url),
         url=url,
         visible=int(values.get("ApproximateNumberOfMessages", 0)),
         in_flight=int(values.get("ApproximateNumberOfMessagesNotVisible", 0)),

@@ -34,16 +34,13 @@ from enterprise_sqs.observability.tracing import (
     TracingBackend,
 )
 from enterprise_sqs.publishing.publisher import Publisher
+from enterprise_sqs.queues import queue_name
 from enterprise_sqs.resilience.breaker import CircuitState, CircuitTransition
 from enterprise_sqs.resilience.client import ResilientBackend
 
 __all__ = ["Observability"]
 
 logger = logging.getLogger(__name__)
-
-
-def _queue_name(queue: str) -> str:
-    return queue.rstrip("/").rsplit("/", 1)[-1]
 
 
 class Observability:
@@ -156,7 +153,7 @@ class Observability:
             resilience = client.stats.snapshot().as_dict()
         in_flight: dict[str, int] = {}
         for consumer in consumers:
-            name = _queue_name(consumer.queue)
+            name = queue_name(consumer.queue)
             in_flight[name] = in_flight.get(name, 0) + consumer.in_flight
         return self.collector.snapshot(
             circuit_breaker=breaker,

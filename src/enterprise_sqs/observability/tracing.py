@@ -58,6 +58,7 @@ from enterprise_sqs.observability.trace_context import (
 
 # The codec and backend wrapper that plug the tracer in (re-exported: hub.py imports them here)
 from enterprise_sqs.observability.tracing_adapters import TracingBackend
+from enterprise_sqs.queues import queue_name
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -128,10 +129,6 @@ def _unsampled_parent_type() -> Any:
             return self._context
 
     return UnsampledParent
-
-
-def _queue_name(url: str) -> str:
-    return url.rstrip("/").rsplit("/", 1)[-1]
 
 
 class MessagingTracer:
@@ -495,7 +492,7 @@ class MessagingTracer:
             received.popitem(last=False)  # never processed here (released at a stop)
         if not links and not untraced:
             return None
-        name, fixed = self._named("receive", "receive", _queue_name(queue_url))
+        name, fixed = self._named("receive", "receive", queue_name(queue_url))
         attributes = dict(fixed)
         attributes["messaging.batch.message_count"] = len(messages)
         return self._start_span(
@@ -505,7 +502,7 @@ class MessagingTracer:
     def receive_failed(self, queue_url: str, error: BaseException, start_time: int) -> None:
         if self._noop:
             return
-        name, fixed = self._named("receive", "receive", _queue_name(queue_url))
+        name, fixed = self._named("receive", "receive", queue_name(queue_url))
         span = self._start_span(name, kind=self._client, attributes=fixed, start_time=start_time)
         if span.is_recording():
             self.failed(span, error)
@@ -531,7 +528,7 @@ class MessagingTracer:
                 contexts.append(found)
         if not contexts:
             return None
-        name, fixed = self._named(operation, "settle", _queue_name(queue_url))
+        name, fixed = self._named(operation, "settle", queue_name(queue_url))
         attributes = dict(fixed)
         attributes["messaging.batch.message_count"] = len(entries)
         link = self._trace.Link
