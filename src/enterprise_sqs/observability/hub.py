@@ -2,9 +2,9 @@
 metrics, tracing, health checks, alerts and the HTTP endpoints.
 
 The client hands every publisher, consumer and its resilient client to :class:`Observability`,
-which gives each publisher and consumer the metrics meter of its queue (plain calls, no events),
-adds the tracing codec, middleware and
-backend wrapper when tracing is on, watches consumers' poll loops for the liveness check and the
+which gives each publisher and consumer the metrics meter of its queue (plain calls, no events)
+and, when tracing is on, the tracer (publishers call it before their codecs; consumers get its
+middleware and backend wrapper), and watches consumers' poll loops for the liveness check and the
 breaker's transitions for the alerts. Nothing here does I/O until asked (a health check, an alert
 evaluation, starting the HTTP server).
 """

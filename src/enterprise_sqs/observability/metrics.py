@@ -151,8 +151,7 @@ class RateWindow:
         if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= 3600:
             raise ConfigurationError(f"window must be an int from 1 to 3600 s, got {window!r}")
         self.window = window
-        self._seconds = [-1] * window
-        self._counts = [0] * window
+        self.clear()
 
     def clear(self) -> None:
         self._seconds = [-1] * self.window
