@@ -23,6 +23,7 @@ __all__ = [
     "encode_attributes",
     "encoded_attribute",
     "encoded_head",
+    "join_sorted",
     "md5_hex",
     "md5_of_attributes",
     "md5_of_body",
@@ -87,6 +88,14 @@ def encoded_attribute(head: bytes, value: bytes) -> bytes:
     return head + _pack_u32(len(value)) + value
 
 
+def join_sorted(pieces: list[tuple[str, bytes]]) -> bytes:
+    """(name, :func:`encoded_attribute`) pairs joined in name order: the whole encoding."""
+    if len(pieces) == 1:
+        return pieces[0][1]
+    pieces.sort()  # names are distinct: the encodings are never compared
+    return b"".join([piece for _, piece in pieces])
+
+
 def encode_attributes(attributes: Mapping[str, MessageAttributeValue]) -> bytes:
     """All attributes in the encoding above, sorted by name (``b""`` when there are none)."""
     pieces = []
@@ -98,10 +107,7 @@ def encode_attributes(attributes: Mapping[str, MessageAttributeValue]) -> bytes:
             data = (value.string_value or "").encode("utf-8")
         head = encoded_head(name.encode("utf-8"), data_type)
         pieces.append((name, encoded_attribute(head, data)))
-    if len(pieces) == 1:
-        return pieces[0][1]
-    pieces.sort()  # names are distinct: the encodings are never compared
-    return b"".join([piece for _, piece in pieces])
+    return join_sorted(pieces) if pieces else b""
 
 
 def md5_of_attributes(attributes: Mapping[str, MessageAttributeValue]) -> str | None:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 
-from enterprise_sqs.checksums import encoded_attribute, encoded_head
+from enterprise_sqs.checksums import encoded_attribute, encoded_head, join_sorted
 from enterprise_sqs.errors import (
     BatchEntryIdsNotDistinct,
     EmptyBatchRequest,
@@ -44,7 +44,6 @@ __all__ = [
     "check_wait_time",
     "encode_message_attributes",
     "invalid_value",
-    "message_size",
 ]
 
 MAX_BATCH_ENTRIES = 10
@@ -366,9 +365,9 @@ def encode_message_attributes(
             f"[{MAX_MESSAGE_ATTRIBUTES}]."
         )
     # in the caller's order (the first invalid attribute is the one reported), then by name
-    pieces = [(name, _encoded_message_attribute(name, value)) for name, value in attributes.items()]
-    pieces.sort()  # names are distinct: the encodings are never compared
-    encoded = b"".join([piece for _, piece in pieces])
+    encoded = join_sorted(
+        [(name, _encoded_message_attribute(name, value)) for name, value in attributes.items()]
+    )
     return len(encoded) - _ENCODING_OVERHEAD * count, encoded
 
 
@@ -388,10 +387,6 @@ def check_system_attributes(attributes: Mapping[str, MessageAttributeValue]) -> 
             )
         _checked_encoding(name, value, "system")
     return attributes["AWSTraceHeader"].string_value
-
-
-def message_size(body_size: int, attributes_size: int) -> int:
-    return body_size + attributes_size
 
 
 def check_group_id(value: object) -> str:

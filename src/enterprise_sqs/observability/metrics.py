@@ -394,7 +394,7 @@ class MetricsCollector:
         return meter
 
     def on_publish(self, event: PublishEvent) -> None:
-        meter = self._queues.get(event.queue) or self.meter(event.queue)
+        meter = self.meter(event.queue)
         if event.kind == "published":
             meter.published(event.duration)
         elif event.kind == "failed":
@@ -403,7 +403,7 @@ class MetricsCollector:
             meter.duplicate()
 
     def on_consumer(self, event: ConsumerEvent) -> None:
-        meter = self._queues.get(event.queue) or self.meter(event.queue)
+        meter = self.meter(event.queue)
         meter.record(event.kind, event.duration, event.count)
 
     def reset(self) -> None:
