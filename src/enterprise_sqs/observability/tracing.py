@@ -251,17 +251,6 @@ class MessagingTracer:
             return found
         return False
 
-    def extract(
-        self,
-        message_attributes: Mapping[str, MessageAttributeValue],
-        attributes: Mapping[str, str] | None = None,
-    ) -> Context | None:
-        """The producer's context, to parent a span on (see :meth:`producer`)."""
-        span_context = self.producer(message_attributes, attributes)
-        if span_context is None:
-            return None
-        return self._wrap(span_context)
-
     def _wrap(self, span_context: SpanContext) -> Context:
         return cast("Context", self._in_context(self._non_recording(span_context)))
 
